@@ -1,0 +1,117 @@
+namespace Kubeforge.Versions;
+
+/// <summary>PkiTimeModel says how a kubeadm release sets serials and validity windows (spec/kubeadm.md §2.4).</summary>
+public enum PkiTimeModel
+{
+    /// <summary>v1.22–v1.27: CA serial 0, CA NotBefore = now (no backdate), leaf NotBefore = CA NotBefore, leaf NotAfter = now + 1y.</summary>
+    Legacy,
+
+    /// <summary>v1.28–v1.30: random CA serial, CA NotBefore = now − 5 min, leaf NotBefore = CA NotBefore, leaf NotAfter = now + 1y.</summary>
+    Backdated,
+
+    /// <summary>v1.31+: every certificate NotBefore = start − 5 min, NotAfter = start + validity period.</summary>
+    Configurable,
+}
+
+/// <summary>Taint is a node taint (key, value, effect).</summary>
+public sealed record Taint(string Key, string Value, string Effect)
+{
+    public override string ToString() => Value.Length > 0 ? $"{Key}={Value}:{Effect}" : $"{Key}:{Effect}";
+}
+
+/// <summary>EtcdProbes are the HTTP paths of the etcd static pod's probes (null: no such probe).</summary>
+public sealed record EtcdProbes(string Liveness, string Startup, string? Readiness);
+
+/// <summary>VersionProfile holds everything that differs between Kubernetes minors, as kubeadm of that
+/// minor does it. It is the only place where version differences live: code asks the profile, never
+/// compares versions itself. Rows are built in <see cref="VersionTable"/>.</summary>
+public sealed record VersionProfile
+{
+    public required int Minor { get; init; }
+
+    /// <summary>DefaultPatch is the release used when a config names only the minor, or no version at all (newest row).</summary>
+    public required KubeVersion DefaultVersion { get; init; }
+
+    public required string EtcdVersion { get; init; }
+    public required string CoreDnsVersion { get; init; }
+    public required string PauseVersion { get; init; }
+
+    /// <summary>DefaultImageRepository is kubeadm's default imageRepository (k8s.gcr.io before v1.25).</summary>
+    public required string DefaultImageRepository { get; init; }
+
+    /// <summary>ConfigApiVersion is the kubeadm config API the release writes (kubeadm-config ConfigMap, print init-defaults).</summary>
+    public required string ConfigApiVersion { get; init; }
+
+    /// <summary>ConfigApiVersions are the kubeadm config APIs the release reads.</summary>
+    public required IReadOnlyList<string> ReadableConfigApiVersions { get; init; }
+
+    public required IReadOnlyList<string> ControlPlaneLabels { get; init; }
+    public required IReadOnlyList<Taint> ControlPlaneTaints { get; init; }
+
+    /// <summary>UnversionedKubeletConfigMap: "kubelet-config" instead of "kubelet-config-1.xx".</summary>
+    public required bool UnversionedKubeletConfigMap { get; init; }
+
+    /// <summary>SuperAdminConf: init writes super-admin.conf and admin.conf uses kubeadm:cluster-admins.</summary>
+    public required bool SuperAdminConf { get; init; }
+
+    /// <summary>AdminGroup is the O of admin.conf and apiserver-kubelet-client.</summary>
+    public required string AdminGroup { get; init; }
+
+    /// <summary>EtcdClientOrganization is the O of etcd/healthcheck-client and apiserver-etcd-client (null: none).</summary>
+    public required string? EtcdClientOrganization { get; init; }
+
+    /// <summary>PortZeroFlag: controller-manager and scheduler get --port=0 (v1.22 only).</summary>
+    public required bool PortZeroFlag { get; init; }
+
+    public required EtcdProbes EtcdProbes { get; init; }
+
+    /// <summary>EtcdExtraFlags are extra etcd flags (name → value) kubeadm adds for this release.</summary>
+    public required IReadOnlyDictionary<string, string> EtcdExtraFlags { get; init; }
+
+    /// <summary>KubeletStartAfterControlPlane: init order certs, kubeconfig, etcd, control-plane, kubelet-start (newer) instead of certs, kubeconfig, kubelet-start, control-plane, etcd.</summary>
+    public required bool KubeletStartAfterControlPlane { get; init; }
+
+    /// <summary>ShowJoinCommandPhase: show-join-command is a phase of its own.</summary>
+    public required bool ShowJoinCommandPhase { get; init; }
+
+    /// <summary>KubeletFinalizeCertRotationPhase is the kubelet-finalize sub-phase name.</summary>
+    public required string KubeletFinalizeCertRotationPhase { get; init; }
+
+    public required PkiTimeModel PkiTimeModel { get; init; }
+
+    /// <summary>CaTrustPaths are host CA-trust folders mounted into control-plane pods when present on the host.</summary>
+    public required IReadOnlyList<string> CaTrustPaths { get; init; }
+
+    /// <summary>StaticPodPriority: spec.priority 2000001000 written into static pods.</summary>
+    public required bool StaticPodPriority { get; init; }
+
+    /// <summary>DefaultCriSocket is the containerd socket kubeadm of that release writes.</summary>
+    public required string DefaultCriSocket { get; init; }
+
+    /// <summary>ContainerRuntimeRemoteFlag: kubelet gets --container-runtime=remote (removed from kubelet in v1.27).</summary>
+    public required bool ContainerRuntimeRemoteFlag { get; init; }
+
+    /// <summary>PodInfraContainerImageFlag: kubelet gets --pod-infra-container-image.</summary>
+    public required bool PodInfraContainerImageFlag { get; init; }
+
+    /// <summary>CoreDnsCacheBlock: the Corefile's cache section disables caching of the cluster domain.</summary>
+    public required bool CoreDnsCacheBlock { get; init; }
+
+    /// <summary>CoreDnsMasterToleration: CoreDNS also tolerates node-role.kubernetes.io/master.</summary>
+    public required bool CoreDnsMasterToleration { get; init; }
+
+    /// <summary>EtcdLearnerJoin: a joining stacked etcd member is added as learner then promoted.</summary>
+    public required bool EtcdLearnerJoin { get; init; }
+
+    /// <summary>KubeletLocalApiEndpoint: kubelet.conf on a control plane points at the local API server (ControlPlaneKubeletLocalMode on).</summary>
+    public required bool KubeletLocalApiEndpoint { get; init; }
+
+    /// <summary>EncryptionAlgorithmField: v1beta4 encryptionAlgorithm is honoured (else RSA-2048 unless feature gate PublicKeysECDSA).</summary>
+    public required IReadOnlyList<string> EncryptionAlgorithms { get; init; }
+
+    /// <summary>KubeletConfigMapName is the name of the kubelet configuration ConfigMap.</summary>
+    public string KubeletConfigMapName => UnversionedKubeletConfigMap ? "kubelet-config" : $"kubelet-config-1.{Minor}";
+
+    /// <summary>KubeletConfigRoleName is the Role/RoleBinding that lets nodes read it.</summary>
+    public string KubeletConfigRoleName => UnversionedKubeletConfigMap ? "kubeadm:kubelet-config" : $"kubeadm:kubelet-config-1.{Minor}";
+}

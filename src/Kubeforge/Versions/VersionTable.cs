@@ -1,0 +1,147 @@
+namespace Kubeforge.Versions;
+
+/// <summary>VersionTable is the one table of what differs between Kubernetes minors. Every boundary
+/// below is written once, here; sources are in spec/kubeadm.md (section numbers in comments) and
+/// in research notes where the spec is unsure.</summary>
+public static class VersionTable
+{
+    public const int OldestMinor = 22;
+
+    // minor → (default patch release, etcd tag, CoreDNS tag, pause tag)   (spec §0, §13)
+    private static readonly (int Minor, string Patch, string Etcd, string CoreDns, string Pause)[] Images =
+    [
+        (22, "v1.22.17", "3.5.0-0", "v1.8.4", "3.5"),
+        (23, "v1.23.17", "3.5.1-0", "v1.8.6", "3.6"),
+        (24, "v1.24.17", "3.5.3-0", "v1.8.6", "3.7"),
+        (25, "v1.25.16", "3.5.4-0", "v1.9.3", "3.8"),
+        (26, "v1.26.15", "3.5.6-0", "v1.9.3", "3.9"),
+        (27, "v1.27.16", "3.5.7-0", "v1.10.1", "3.9"),
+        (28, "v1.28.15", "3.5.9-0", "v1.10.1", "3.9"),
+        (29, "v1.29.15", "3.5.10-0", "v1.11.1", "3.9"),
+        (30, "v1.30.14", "3.5.12-0", "v1.11.1", "3.9"),
+        (31, "v1.31.14", "3.5.15-0", "v1.11.3", "3.10"),
+        (32, "v1.32.10", "3.5.16-0", "v1.11.3", "3.10"),
+        (33, "v1.33.6", "3.5.21-0", "v1.12.0", "3.10"),
+        (34, "v1.34.2", "3.6.4-0", "v1.12.1", "3.10.1"),
+    ];
+
+    private static readonly VersionProfile[] Rows = Images.Select(Build).ToArray();
+
+    /// <summary>All returns every supported minor, oldest first.</summary>
+    public static IReadOnlyList<VersionProfile> All => Rows;
+
+    /// <summary>Newest is the newest supported minor.</summary>
+    public static VersionProfile Newest => Rows[^1];
+
+    /// <summary>TryGet finds the row for a version's minor (major must be 1).</summary>
+    public static bool TryGet(KubeVersion v, out VersionProfile profile)
+    {
+        profile = Newest;
+        if (v.Major != 1)
+        {
+            return false;
+        }
+        foreach (var r in Rows)
+        {
+            if (r.Minor == v.Minor)
+            {
+                profile = r;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>SupportedRange is the text used in errors: "v1.22 to v1.34".</summary>
+    public static string SupportedRange => $"v1.{OldestMinor} to v1.{Newest.Minor}";
+
+    private static VersionProfile Build((int Minor, string Patch, string Etcd, string CoreDns, string Pause) r)
+    {
+        var m = r.Minor;
+        const string cp = "node-role.kubernetes.io/control-plane";
+        const string master = "node-role.kubernetes.io/master";
+        const string excludeLb = "node.kubernetes.io/exclude-from-external-load-balancers";
+        return new VersionProfile
+        {
+            Minor = m,
+            DefaultVersion = KubeVersion.Parse(r.Patch),
+            EtcdVersion = r.Etcd,
+            CoreDnsVersion = r.CoreDns,
+            PauseVersion = r.Pause,
+            // §16: registry.k8s.io is the default from v1.25 on
+            DefaultImageRepository = m >= 25 ? "registry.k8s.io" : "k8s.gcr.io",
+            // §16: v1beta3 up to v1.30, v1beta4 from v1.31 (v1beta3 still read)
+            ConfigApiVersion = m >= 31 ? "kubeadm.k8s.io/v1beta4" : "kubeadm.k8s.io/v1beta3",
+            ReadableConfigApiVersions = m >= 31
+                ? ["kubeadm.k8s.io/v1beta3", "kubeadm.k8s.io/v1beta4"]
+                : ["kubeadm.k8s.io/v1beta3"],
+            // §11
+            ControlPlaneLabels = m <= 23 ? [master, cp, excludeLb] : [cp, excludeLb],
+            ControlPlaneTaints = m <= 23 ? [new Taint(master, "", "NoSchedule")]
+                : m == 24 ? [new Taint(master, "", "NoSchedule"), new Taint(cp, "", "NoSchedule")]
+                : [new Taint(cp, "", "NoSchedule")],
+            // §5.2: UnversionedKubeletConfigMap default-on from v1.24 (UNCONFIRMED boundary)
+            UnversionedKubeletConfigMap = m >= 24,
+            // §3, §2.1: super-admin.conf and kubeadm:cluster-admins from v1.29
+            SuperAdminConf = m >= 29,
+            AdminGroup = m >= 29 ? "kubeadm:cluster-admins" : "system:masters",
+            EtcdClientOrganization = m >= 29 ? null : "system:masters",
+            // §4.2/4.3: --port=0 removed in v1.23
+            PortZeroFlag = m <= 22,
+            // §4.4 (boundaries UNCONFIRMED: /health until 1.22, serializable health 1.23–1.31, livez/readyz 1.32+)
+            EtcdProbes = m <= 22 ? new EtcdProbes("/health", "/health", null)
+                : m <= 31 ? new EtcdProbes("/health?exclude=NOSPACE&serializable=true", "/health?serializable=false", null)
+                : new EtcdProbes("/livez", "/readyz", "/readyz"),
+            EtcdExtraFlags = EtcdFlags(m, r.Etcd),
+            // §1.1 (boundary UNCONFIRMED: v1.31)
+            KubeletStartAfterControlPlane = m >= 31,
+            ShowJoinCommandPhase = m >= 30,
+            KubeletFinalizeCertRotationPhase = m >= 30 ? "enable-client-cert-rotation" : "experimental-cert-rotation",
+            // §2.4
+            PkiTimeModel = m <= 27 ? PkiTimeModel.Legacy : m <= 30 ? PkiTimeModel.Backdated : PkiTimeModel.Configurable,
+            // §4.1 volumes
+            CaTrustPaths = m >= 31
+                ? ["/etc/pki/ca-trust", "/etc/pki/tls/certs", "/etc/ca-certificates", "/usr/share/ca-certificates", "/usr/local/share/ca-certificates"]
+                : ["/etc/pki", "/usr/share/ca-certificates", "/usr/local/share/ca-certificates", "/etc/ca-certificates"],
+            StaticPodPriority = m >= 30,
+            // §16: containerd socket
+            DefaultCriSocket = m >= 24 ? "unix:///var/run/containerd/containerd.sock" : "/run/containerd/containerd.sock",
+            // §5.1
+            ContainerRuntimeRemoteFlag = m <= 26,
+            PodInfraContainerImageFlag = true,
+            // §12.1
+            CoreDnsCacheBlock = m >= 34,
+            CoreDnsMasterToleration = m <= 25,
+            // §1.2: EtcdLearnerMode beta (on) from v1.29
+            EtcdLearnerJoin = m >= 29,
+            // §3: ControlPlaneKubeletLocalMode beta (on) from v1.33
+            KubeletLocalApiEndpoint = m >= 33,
+            // §2.5
+            EncryptionAlgorithms = m >= 34 ? ["RSA-2048", "RSA-3072", "RSA-4096", "ECDSA-P256", "ECDSA-P384"]
+                : m >= 31 ? ["RSA-2048", "RSA-3072", "RSA-4096", "ECDSA-P256"]
+                : ["RSA-2048", "ECDSA-P256"],
+        };
+    }
+
+    private static Dictionary<string, string> EtcdFlags(int minor, string etcdTag)
+    {
+        // §4.4: v1.30+ adds corrupt-check and watch-progress flags; etcd 3.6 images use the feature-gate forms.
+        if (minor < 30)
+        {
+            return new();
+        }
+        if (etcdTag.StartsWith("3.6", StringComparison.Ordinal))
+        {
+            return new()
+            {
+                ["feature-gates"] = "InitialCorruptCheck=true",
+                ["watch-progress-notify-interval"] = "5s",
+            };
+        }
+        return new()
+        {
+            ["experimental-initial-corrupt-check"] = "true",
+            ["experimental-watch-progress-notify-interval"] = "5s",
+        };
+    }
+}

@@ -1,0 +1,406 @@
+using System.Globalization;
+using System.Text;
+
+namespace Kubeforge.Yaml;
+
+/// <summary>GoYamlWriter writes a YNode the way kubeadm's YAML marshalling does (sigs.k8s.io/yaml over
+/// gopkg.in/yaml.v2): mapping keys in yaml.v2's sort order, two-space indent, sequences not indented
+/// under their key, multi-line strings as literal blocks, and every string a YAML 1.1 reader would
+/// re-type (on, yes, y, 0755, 1.20, "", null…) double-quoted.</summary>
+public static class GoYamlWriter
+{
+    /// <summary>Write renders one YAML document (no leading "---"), ending with a newline.</summary>
+    public static string Write(YNode root)
+    {
+        var sb = new StringBuilder();
+        switch (root)
+        {
+            case YMap m when m.Count > 0:
+                WriteMap(sb, m, 0);
+                break;
+            case YSeq s when s.Count > 0:
+                WriteSeq(sb, s, 0);
+                break;
+            default:
+                sb.Append(InlineValue(root, 0)).Append('\n');
+                break;
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>WriteBytes is Write encoded as UTF-8.</summary>
+    public static byte[] WriteBytes(YNode root) => Encoding.UTF8.GetBytes(Write(root));
+
+    /// <summary>SortedKeys orders keys as yaml.v2's keyList does (natural order of digit runs,
+    /// non-letters before letters).</summary>
+    public static IEnumerable<KeyValuePair<string, YNode>> Sorted(YMap m)
+    {
+        var list = m.Entries.ToList();
+        list.Sort((a, b) => Less(a.Key, b.Key) ? -1 : Less(b.Key, a.Key) ? 1 : 0);
+        return list;
+    }
+
+    internal static bool Less(string a, string b)
+    {
+        var ar = a.EnumerateRunes().ToArray();
+        var br = b.EnumerateRunes().ToArray();
+        for (var i = 0; i < ar.Length && i < br.Length; i++)
+        {
+            if (ar[i] == br[i])
+            {
+                continue;
+            }
+            var al = Rune.IsLetter(ar[i]);
+            var bl = Rune.IsLetter(br[i]);
+            if (al && bl)
+            {
+                return ar[i] < br[i];
+            }
+            if (al || bl)
+            {
+                return bl;
+            }
+            long an = 0, bn = 0;
+            int ai, bi;
+            if (ar[i].Value == '0' || br[i].Value == '0')
+            {
+                for (var j = i - 1; j >= 0 && Rune.IsDigit(ar[j]); j--)
+                {
+                    if (ar[j].Value != '0')
+                    {
+                        an = 1;
+                        bn = 1;
+                        break;
+                    }
+                }
+            }
+            for (ai = i; ai < ar.Length && Rune.IsDigit(ar[ai]); ai++)
+            {
+                an = an * 10 + (ar[ai].Value - '0');
+            }
+            for (bi = i; bi < br.Length && Rune.IsDigit(br[bi]); bi++)
+            {
+                bn = bn * 10 + (br[bi].Value - '0');
+            }
+            if (an != bn)
+            {
+                return an < bn;
+            }
+            if (ai != bi)
+            {
+                return ai < bi;
+            }
+            return ar[i] < br[i];
+        }
+        return ar.Length < br.Length;
+    }
+
+    private static void WriteMap(StringBuilder sb, YMap m, int indent, bool firstInline = false)
+    {
+        var first = true;
+        foreach (var (key, value) in Sorted(m))
+        {
+            if (!(first && firstInline))
+            {
+                sb.Append(' ', indent);
+            }
+            first = false;
+            sb.Append(ScalarText(key, indent, isKey: true)).Append(':');
+            WriteValueAfterKey(sb, value, indent);
+        }
+    }
+
+    private static void WriteValueAfterKey(StringBuilder sb, YNode value, int indent)
+    {
+        switch (value)
+        {
+            case YMap vm when vm.Count > 0:
+                sb.Append('\n');
+                WriteMap(sb, vm, indent + 2);
+                break;
+            case YSeq vs when vs.Count > 0:
+                sb.Append('\n');
+                WriteSeq(sb, vs, indent);
+                break;
+            default:
+                sb.Append(' ').Append(InlineValue(value, indent + 2)).Append('\n');
+                break;
+        }
+    }
+
+    private static void WriteSeq(StringBuilder sb, YSeq s, int indent, bool firstInline = false)
+    {
+        var first = true;
+        foreach (var item in s)
+        {
+            if (!(first && firstInline))
+            {
+                sb.Append(' ', indent);
+            }
+            first = false;
+            sb.Append('-');
+            switch (item)
+            {
+                case YMap im when im.Count > 0:
+                    sb.Append(' ');
+                    WriteMap(sb, im, indent + 2, firstInline: true);
+                    break;
+                case YSeq iseq when iseq.Count > 0:
+                    sb.Append(' ');
+                    WriteSeq(sb, iseq, indent + 2, firstInline: true);
+                    break;
+                default:
+                    sb.Append(' ').Append(InlineValue(item, indent + 2)).Append('\n');
+                    break;
+            }
+        }
+    }
+
+    private static string InlineValue(YNode node, int blockIndent) => node switch
+    {
+        YMap => "{}",
+        YSeq => "[]",
+        YScalar { Kind: ScalarKind.String } s => ScalarText(s.Text, blockIndent, isKey: false),
+        YScalar s => s.Text,
+        _ => throw new InvalidOperationException("unknown node"),
+    };
+
+    private static string ScalarText(string s, int blockIndent, bool isKey)
+    {
+        if (s.Length == 0)
+        {
+            return "\"\"";
+        }
+        var resolvesToString = Yaml11.Resolve(s) == ScalarKind.String && !Yaml11.IsBase60Float(s);
+        var a = Analyze(s);
+        if (!isKey && s.Contains('\n') && a.BlockAllowed)
+        {
+            return Literal(s, blockIndent);
+        }
+        if (!resolvesToString || s.Contains('\n'))
+        {
+            return DoubleQuoted(s);
+        }
+        if (a.PlainAllowed)
+        {
+            return s;
+        }
+        if (a.SingleAllowed)
+        {
+            return "'" + s.Replace("'", "''", StringComparison.Ordinal) + "'";
+        }
+        return DoubleQuoted(s);
+    }
+
+    private readonly record struct Analysis(bool PlainAllowed, bool SingleAllowed, bool BlockAllowed);
+
+    // A port of the decisions libyaml's yaml_emitter_analyze_scalar makes for block context.
+    private static Analysis Analyze(string value)
+    {
+        bool blockIndicators = false, specialCharacters = false, lineBreaks = false;
+        bool leadingSpace = false, leadingBreak = false, trailingSpace = false, trailingBreak = false;
+        bool breakSpace = false, spaceBreak = false;
+        bool precededByWhitespace = true, previousSpace = false, previousBreak = false;
+
+        if (value.StartsWith("---", StringComparison.Ordinal) || value.StartsWith("...", StringComparison.Ordinal))
+        {
+            blockIndicators = true;
+        }
+        var runes = value.EnumerateRunes().ToArray();
+        for (var i = 0; i < runes.Length; i++)
+        {
+            var c = runes[i].Value;
+            var followedByWhitespace = i + 1 >= runes.Length || IsBlankOrBreak(runes[i + 1].Value);
+            if (i == 0)
+            {
+                switch (c)
+                {
+                    case '#' or ',' or '[' or ']' or '{' or '}' or '&' or '*' or '!' or '|' or '>' or '\'' or '"' or '%' or '@' or '`':
+                        blockIndicators = true;
+                        break;
+                    case '?' or ':':
+                        if (followedByWhitespace)
+                        {
+                            blockIndicators = true;
+                        }
+                        break;
+                    case '-':
+                        if (followedByWhitespace)
+                        {
+                            blockIndicators = true;
+                        }
+                        break;
+                }
+            }
+            else
+            {
+                switch (c)
+                {
+                    case ':':
+                        if (followedByWhitespace)
+                        {
+                            blockIndicators = true;
+                        }
+                        break;
+                    case '#':
+                        if (precededByWhitespace)
+                        {
+                            blockIndicators = true;
+                        }
+                        break;
+                }
+            }
+            if (!IsPrintable(c) || c == 0xFEFF)
+            {
+                specialCharacters = true;
+            }
+            if (c == '\n' || c == '\r' || c == 0x85 || c == 0x2028 || c == 0x2029)
+            {
+                lineBreaks = true;
+            }
+            if (c == ' ')
+            {
+                if (i == 0)
+                {
+                    leadingSpace = true;
+                }
+                if (i == runes.Length - 1)
+                {
+                    trailingSpace = true;
+                }
+                if (previousBreak)
+                {
+                    breakSpace = true;
+                }
+                previousSpace = true;
+                previousBreak = false;
+            }
+            else if (c == '\n' || c == '\r' || c == 0x85 || c == 0x2028 || c == 0x2029)
+            {
+                if (i == 0)
+                {
+                    leadingBreak = true;
+                }
+                if (i == runes.Length - 1)
+                {
+                    trailingBreak = true;
+                }
+                if (previousSpace)
+                {
+                    spaceBreak = true;
+                }
+                previousSpace = false;
+                previousBreak = true;
+            }
+            else
+            {
+                previousSpace = false;
+                previousBreak = false;
+            }
+            precededByWhitespace = IsBlankOrBreak(c);
+        }
+
+        bool plain = true, single = true, block = true;
+        if (leadingSpace || leadingBreak || trailingSpace || trailingBreak)
+        {
+            plain = false;
+        }
+        if (trailingSpace)
+        {
+            block = false;
+        }
+        if (breakSpace)
+        {
+            plain = false;
+            single = false;
+        }
+        if (spaceBreak || specialCharacters)
+        {
+            plain = false;
+            single = false;
+            block = false;
+        }
+        if (lineBreaks)
+        {
+            plain = false;
+        }
+        if (blockIndicators)
+        {
+            plain = false;
+        }
+        return new Analysis(plain, single, block);
+    }
+
+    private static bool IsBlankOrBreak(int c) => c is ' ' or '\t' or '\n' or '\r' or 0x85 or 0x2028 or 0x2029;
+
+    private static bool IsPrintable(int c) =>
+        c == 0x0A || (c >= 0x20 && c <= 0x7E) || c == 0x85 || (c >= 0xA0 && c <= 0xD7FF) ||
+        (c >= 0xE000 && c <= 0xFFFD && c != 0xFEFF) || (c >= 0x10000 && c <= 0x10FFFF);
+
+    private static string Literal(string s, int indent)
+    {
+        var sb = new StringBuilder("|");
+        if (s[0] == ' ' || s[0] == '\n')
+        {
+            sb.Append('2');
+        }
+        if (!s.EndsWith('\n'))
+        {
+            sb.Append('-');
+        }
+        else if (s.Length == 1 || s[^2] == '\n')
+        {
+            sb.Append('+');
+        }
+        var body = s.EndsWith('\n') ? s[..^1] : s;
+        foreach (var line in body.Split('\n'))
+        {
+            sb.Append('\n');
+            if (line.Length > 0)
+            {
+                sb.Append(' ', indent).Append(line);
+            }
+        }
+        return sb.ToString();
+    }
+
+    private static string DoubleQuoted(string s)
+    {
+        var sb = new StringBuilder("\"");
+        foreach (var r in s.EnumerateRunes())
+        {
+            var c = r.Value;
+            switch (c)
+            {
+                case 0: sb.Append("\\0"); break;
+                case 7: sb.Append("\\a"); break;
+                case 8: sb.Append("\\b"); break;
+                case 9: sb.Append("\\t"); break;
+                case 0x0A: sb.Append("\\n"); break;
+                case 0x0B: sb.Append("\\v"); break;
+                case 0x0C: sb.Append("\\f"); break;
+                case 0x0D: sb.Append("\\r"); break;
+                case 0x1B: sb.Append("\\e"); break;
+                case '"': sb.Append("\\\""); break;
+                case '\\': sb.Append("\\\\"); break;
+                case 0x85: sb.Append("\\N"); break;
+                case 0xA0: sb.Append("\\_"); break;
+                case 0x2028: sb.Append("\\L"); break;
+                case 0x2029: sb.Append("\\P"); break;
+                default:
+                    if (!IsPrintable(c))
+                    {
+                        sb.Append(c <= 0xFF ? "\\x" + c.ToString("X2", CultureInfo.InvariantCulture)
+                            : c <= 0xFFFF ? "\\u" + c.ToString("X4", CultureInfo.InvariantCulture)
+                            : "\\U" + c.ToString("X8", CultureInfo.InvariantCulture));
+                    }
+                    else
+                    {
+                        sb.Append(r.ToString());
+                    }
+                    break;
+            }
+        }
+        return sb.Append('"').ToString();
+    }
+}
