@@ -22,6 +22,13 @@ public sealed record Taint(string Key, string Value, string Effect)
 /// <summary>EtcdProbes are the HTTP paths of the etcd static pod's probes (null: no such probe).</summary>
 public sealed record EtcdProbes(string Liveness, string Startup, string? Readiness);
 
+/// <summary>KubeletConfigShape is how a release's kubelet marshals its defaulted KubeletConfiguration.</summary>
+public sealed record KubeletConfigShape(
+    bool ContainerRuntimeEndpoint,
+    bool ImageMaximumGcAge,
+    bool CrashLoopBackOff,
+    string Logging);
+
 /// <summary>VersionProfile holds everything that differs between Kubernetes minors, as kubeadm of that
 /// minor does it. It is the only place where version differences live: code asks the profile, never
 /// compares versions itself. Rows are built in <see cref="VersionTable"/>.</summary>
@@ -108,6 +115,16 @@ public sealed record VersionProfile
 
     /// <summary>EncryptionAlgorithmField: v1beta4 encryptionAlgorithm is honoured (else RSA-2048 unless feature gate PublicKeysECDSA).</summary>
     public required IReadOnlyList<string> EncryptionAlgorithms { get; init; }
+
+    /// <summary>SortExtraArgs: user extraArgs are merged into the sorted defaults (before v1.36); from v1.36 only
+    /// the defaults are sorted and overrides keep their order.</summary>
+    public required bool SortExtraArgs { get; init; }
+
+    /// <summary>FlexVolumeMount: kube-controller-manager gets the flexvolume-dir hostPath (removed in v1.36).</summary>
+    public required bool FlexVolumeMount { get; init; }
+
+    /// <summary>KubeletConfigFields is the set of zero-valued fields a marshalled KubeletConfiguration carries in this release.</summary>
+    public required KubeletConfigShape KubeletConfigShape { get; init; }
 
     /// <summary>KubeletConfigMapName is the name of the kubelet configuration ConfigMap.</summary>
     public string KubeletConfigMapName => UnversionedKubeletConfigMap ? "kubelet-config" : $"kubelet-config-1.{Minor}";

@@ -23,6 +23,9 @@ public static class VersionTable
         (32, "v1.32.10", "3.5.16-0", "v1.11.3", "3.10"),
         (33, "v1.33.6", "3.5.21-0", "v1.12.0", "3.10"),
         (34, "v1.34.2", "3.6.4-0", "v1.12.1", "3.10.1"),
+        (35, "v1.35.0", "3.6.6-0", "v1.13.1", "3.10.1"),
+        (36, "v1.36.0", "3.6.8-0", "v1.14.2", "3.10.2"),
+        (37, "v1.37.0", "3.7.0-0", "v1.14.4", "3.10.2"),
     ];
 
     private static readonly VersionProfile[] Rows = Images.Select(Build).ToArray();
@@ -88,27 +91,30 @@ public static class VersionTable
             EtcdClientOrganization = m >= 29 ? null : "system:masters",
             // §4.2/4.3: --port=0 removed in v1.23
             PortZeroFlag = m <= 22,
-            // §4.4 (boundaries UNCONFIRMED: /health until 1.22, serializable health 1.23–1.31, livez/readyz 1.32+)
-            EtcdProbes = m <= 22 ? new EtcdProbes("/health", "/health", null)
-                : m <= 31 ? new EtcdProbes("/health?exclude=NOSPACE&serializable=true", "/health?serializable=false", null)
+            // §4.4 + research: /health up to 1.24, serializable health 1.25–1.30, livez/readyz from 1.31
+            EtcdProbes = m <= 24 ? new EtcdProbes("/health", "/health", null)
+                : m <= 30 ? new EtcdProbes("/health?exclude=NOSPACE&serializable=true", "/health?serializable=false", null)
                 : new EtcdProbes("/livez", "/readyz", "/readyz"),
             EtcdExtraFlags = EtcdFlags(m, r.Etcd),
             // §1.1 (boundary UNCONFIRMED: v1.31)
             KubeletStartAfterControlPlane = m >= 31,
             ShowJoinCommandPhase = m >= 30,
-            KubeletFinalizeCertRotationPhase = m >= 30 ? "enable-client-cert-rotation" : "experimental-cert-rotation",
+            // research: experimental-cert-rotation until 1.31 (both in 1.31), enable-client-cert-rotation from 1.32
+            KubeletFinalizeCertRotationPhase = m >= 32 ? "enable-client-cert-rotation" : "experimental-cert-rotation",
             // §2.4
             PkiTimeModel = m <= 27 ? PkiTimeModel.Legacy : m <= 30 ? PkiTimeModel.Backdated : PkiTimeModel.Configurable,
             // §4.1 volumes
             CaTrustPaths = m >= 31
                 ? ["/etc/pki/ca-trust", "/etc/pki/tls/certs", "/etc/ca-certificates", "/usr/share/ca-certificates", "/usr/local/share/ca-certificates"]
                 : ["/etc/pki", "/usr/share/ca-certificates", "/usr/local/share/ca-certificates", "/etc/ca-certificates"],
-            StaticPodPriority = m >= 30,
+            // research: spec.priority from 1.27 (#114338)
+            StaticPodPriority = m >= 27,
             // §16: containerd socket
             DefaultCriSocket = m >= 24 ? "unix:///var/run/containerd/containerd.sock" : "/run/containerd/containerd.sock",
             // §5.1
-            ContainerRuntimeRemoteFlag = m <= 26,
-            PodInfraContainerImageFlag = true,
+            // research: --container-runtime=remote dropped in 1.26 (#112000); --pod-infra-container-image dropped in 1.35 (#133778)
+            ContainerRuntimeRemoteFlag = m <= 25,
+            PodInfraContainerImageFlag = m <= 34,
             // §12.1
             CoreDnsCacheBlock = m >= 34,
             CoreDnsMasterToleration = m <= 25,
@@ -117,6 +123,13 @@ public static class VersionTable
             // §3: ControlPlaneKubeletLocalMode beta (on) from v1.33
             KubeletLocalApiEndpoint = m >= 33,
             // §2.5
+            SortExtraArgs = m <= 35,
+            FlexVolumeMount = m <= 35,
+            KubeletConfigShape = new KubeletConfigShape(
+                ContainerRuntimeEndpoint: m >= 27,
+                ImageMaximumGcAge: m >= 29,
+                CrashLoopBackOff: m >= 32,
+                Logging: m <= 24 ? "empty" : m <= 29 ? "json" : "json+text"),
             EncryptionAlgorithms = m >= 34 ? ["RSA-2048", "RSA-3072", "RSA-4096", "ECDSA-P256", "ECDSA-P384"]
                 : m >= 31 ? ["RSA-2048", "RSA-3072", "RSA-4096", "ECDSA-P256"]
                 : ["RSA-2048", "ECDSA-P256"],
@@ -125,12 +138,15 @@ public static class VersionTable
 
     private static Dictionary<string, string> EtcdFlags(int minor, string etcdTag)
     {
-        // §4.4: v1.30+ adds corrupt-check and watch-progress flags; etcd 3.6 images use the feature-gate forms.
-        if (minor < 30)
+        // research: corrupt check from 1.24 (#109074), watch-progress from 1.25 (#111383); etcd >= 3.6 images
+        // use the feature-gate forms (1.34+), always from 1.36.
+        var flags = new Dictionary<string, string>();
+        if (minor < 24)
         {
-            return new();
+            return flags;
         }
-        if (etcdTag.StartsWith("3.6", StringComparison.Ordinal))
+        var etcd36 = !etcdTag.StartsWith("3.5", StringComparison.Ordinal);
+        if (etcd36)
         {
             return new()
             {
@@ -138,10 +154,11 @@ public static class VersionTable
                 ["watch-progress-notify-interval"] = "5s",
             };
         }
-        return new()
+        flags["experimental-initial-corrupt-check"] = "true";
+        if (minor >= 25)
         {
-            ["experimental-initial-corrupt-check"] = "true",
-            ["experimental-watch-progress-notify-interval"] = "5s",
-        };
+            flags["experimental-watch-progress-notify-interval"] = "5s";
+        }
+        return flags;
     }
 }
