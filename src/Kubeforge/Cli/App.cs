@@ -1,11 +1,88 @@
+using System.CommandLine;
+using Kubeforge.Phases;
+using Kubeforge.Yaml;
+
 namespace Kubeforge.Cli;
 
-/// <summary>App builds and runs the command tree; tests call Run with their own writers.</summary>
+/// <summary>App builds the command tree and runs it. Tests call Run with their own writers and read the
+/// output and the exit code; nothing here touches Console directly.</summary>
 public static class App
 {
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <summary>Run parses args, runs the command and returns the process exit code. User errors print one
+    /// line to stderr and return 1; unexpected failures print one line (stack trace with -v) and return 2.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CliEnvironment? env = null)
     {
-        stdout.WriteLine("kubeforge: not wired yet");
-        return 0;
+        env ??= CliEnvironment.Default;
+        var io = new CliIo(stdout, stderr, env);
+        var root = BuildRoot(io);
+        var parse = root.Parse(args);
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e)
+        {
+            return ReportError(e, stderr, parse.GetValue(Verbose));
+        }
     }
+
+    internal static readonly Option<bool> Verbose = new("--verbose", "-v")
+    {
+        Description = "Print details (stack traces of unexpected errors)",
+        Recursive = true,
+    };
+
+    /// <summary>ReportError turns an exception into one line and an exit code.</summary>
+    internal static int ReportError(Exception e, TextWriter stderr, bool verbose)
+    {
+        while (e is AggregateException { InnerExceptions.Count: 1 } agg)
+        {
+            e = agg.InnerExceptions[0];
+        }
+        switch (e)
+        {
+            case UserError or YamlFormatException:
+                stderr.WriteLine($"error: {e.Message}");
+                if (verbose)
+                {
+                    stderr.WriteLine(e.StackTrace);
+                }
+                return 1;
+            case OperationCanceledException:
+                stderr.WriteLine("error: interrupted");
+                return 130;
+            default:
+                stderr.WriteLine($"error: {e.Message}");
+                stderr.WriteLine(verbose ? e.ToString() : "(this is a bug or an unexpected environment; rerun with -v for details)");
+                return 2;
+        }
+    }
+
+    private static RootCommand BuildRoot(CliIo io)
+    {
+        var root = new RootCommand("Kubeforge: kubeadm-compatible node engine and highly available cluster installer");
+        root.Options.Add(Verbose);
+        root.Subcommands.Add(VersionCommand.Build(io));
+        root.Subcommands.Add(ConfigCommands.Build(io));
+        root.Subcommands.Add(InitCommand.Build(io));
+        root.Subcommands.Add(CertsCommand.Build(io));
+        root.Subcommands.Add(TokenCommand.Build(io));
+        root.Subcommands.Add(UpCommand.Build(io));
+        return root;
+    }
+}
+
+/// <summary>CliEnvironment carries what the CLI takes from the process (so tests can replace it).</summary>
+public sealed record CliEnvironment(TimeProvider Time, Func<string?, Hosts.IHost> HostFactory)
+{
+    public static CliEnvironment Default { get; } = new(TimeProvider.System, rootfs => new Hosts.LocalHost(rootfs));
+}
+
+/// <summary>CliIo is the output side of one CLI run.</summary>
+public sealed class CliIo(TextWriter stdout, TextWriter stderr, CliEnvironment env)
+{
+    public TextWriter Out { get; } = stdout;
+    public TextWriter Err { get; } = stderr;
+    public CliEnvironment Env { get; } = env;
+    public IUi Ui { get; } = new PlainUi(stdout, stderr);
 }
