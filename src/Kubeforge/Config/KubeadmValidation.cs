@@ -30,6 +30,11 @@ public static partial class KubeadmValidation
     [GeneratedRegex(@"^[0-9a-fA-F]{64}$")]
     private static partial Regex CertificateKey();
 
+    /// <summary>IsIp is Go's net.ParseIP: dotted-quad IPv4 (exactly four parts) or IPv6.</summary>
+    public static bool IsIp(string s) =>
+        s.Contains(':') ? IPAddress.TryParse(s, out var a) && a.AddressFamily == AddressFamily.InterNetworkV6
+            : s.Split('.') is { Length: 4 } parts && parts.All(x => x.Length is > 0 and <= 3 && x.All(char.IsAsciiDigit) && int.Parse(x) <= 255);
+
     /// <summary>IsDns1123Subdomain: lower-case RFC 1123 subdomain of at most 253 characters.</summary>
     public static bool IsDns1123Subdomain(string s) => s.Length is > 0 and <= 253 && Dns1123Subdomain().IsMatch(s);
 
@@ -113,7 +118,7 @@ public static partial class KubeadmValidation
 
         // endpoints
         var adv = i.LocalApiEndpoint.AdvertiseAddress;
-        if (adv.Length > 0 && !IPAddress.TryParse(adv, out _))
+        if (adv.Length > 0 && !IsIp(adv))
         {
             Err($"{ic}.localAPIEndpoint.advertiseAddress", $"\"{adv}\" is not an IP address; use this node's IP (e.g. 192.168.1.10)");
         }
@@ -183,7 +188,7 @@ public static partial class KubeadmValidation
         };
         foreach (var (path, values) in sanLists)
         {
-            foreach (var san in values.Where(s => !IPAddress.TryParse(s, out _) && !IsDns1123Subdomain(s) && !WildcardSubdomain().IsMatch(s)))
+            foreach (var san in values.Where(s => !IsIp(s) && !IsDns1123Subdomain(s) && !WildcardSubdomain().IsMatch(s)))
             {
                 Warn(path, $"\"{san}\" is neither an IP address nor a DNS name and will not be a valid SAN; use lower-case DNS names or IPs");
             }
@@ -272,7 +277,7 @@ public static partial class KubeadmValidation
             var colon = endpoint.IndexOf(':');
             host = colon < 0 ? endpoint : endpoint[..colon];
             port = colon < 0 ? null : endpoint[(colon + 1)..];
-            if (!IPAddress.TryParse(host, out _) && !IsDns1123Subdomain(host))
+            if (!IsIp(host) && !IsDns1123Subdomain(host))
             {
                 return $"\"{host}\" is neither an IP address nor a lower-case DNS name";
             }
@@ -319,7 +324,7 @@ public readonly record struct Cidr(IPAddress Network, int Prefix)
     {
         cidr = default;
         var slash = s.IndexOf('/');
-        if (slash < 0 || !IPAddress.TryParse(s[..slash], out var ip) || !int.TryParse(s[(slash + 1)..], out var prefix) || s.Contains(' '))
+        if (slash < 0 || !KubeadmValidation.IsIp(s[..slash]) || !IPAddress.TryParse(s[..slash], out var ip) || !int.TryParse(s[(slash + 1)..], out var prefix) || s.Contains(' '))
         {
             return false;
         }
