@@ -474,3 +474,41 @@ public class KubeadmConfigLoaderTests
         Assert.Equal("ECDSA-P256", cfg.Cluster.EncryptionAlgorithm);
     }
 }
+
+public class NodeIdentityTests
+{
+    [Fact]
+    public void DefaultInterface_PicksLowestMetricDefaultRoute()
+    {
+        var dir = Directory.CreateTempSubdirectory("kf-route-");
+        try
+        {
+            var v4 = Path.Combine(dir.FullName, "route");
+            File.WriteAllText(v4, """
+                Iface	Destination	Gateway 	Flags	RefCnt	Use	Metric	Mask		MTU	Window	IRTT
+                eth1	00000000	0101A8C0	0003	0	0	600	00000000	0	0	0
+                eth0	00000000	0102A8C0	0003	0	0	100	00000000	0	0	0
+                eth0	0001A8C0	00000000	0001	0	0	100	00FFFFFF	0	0	0
+                """);
+            Assert.Equal("eth0", Kubeforge.Node.NodeIdentity.DefaultInterface(v4, v6: false));
+            var v6 = Path.Combine(dir.FullName, "ipv6_route");
+            File.WriteAllText(v6, """
+                00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001 00000400 00000001 00000000 00000003     ens3
+                00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200       lo
+                """);
+            Assert.Equal("ens3", Kubeforge.Node.NodeIdentity.DefaultInterface(v6, v6: true));
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
+    [Fact]
+    public void Detect_ReturnsHostname()
+    {
+        var id = Kubeforge.Node.NodeIdentity.Detect();
+        Assert.False(string.IsNullOrWhiteSpace(id.Hostname));
+        Assert.Equal(id.Hostname.Trim().ToLowerInvariant(), id.NodeName);
+    }
+}
