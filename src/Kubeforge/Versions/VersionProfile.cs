@@ -126,6 +126,17 @@ public sealed record VersionProfile
     /// <summary>KubeletConfigFields is the set of zero-valued fields a marshalled KubeletConfiguration carries in this release.</summary>
     public required KubeletConfigShape KubeletConfigShape { get; init; }
 
+    /// <summary>ImagesCoreDnsBeforePause: `config images list` puts CoreDNS before pause and etcd (v1.29+);
+    /// older releases list pause, etcd, then CoreDNS last.</summary>
+    public required bool ImagesCoreDnsBeforePause { get; init; }
+
+    /// <summary>UploadedAuthorizationMode: the control-plane phase writes apiServer.extraArgs authorization-mode
+    /// back into the ClusterConfiguration, so the kubeadm-config ConfigMap carries it (map-era extraArgs, up to v1.29).</summary>
+    public required bool UploadedAuthorizationMode { get; init; }
+
+    /// <summary>InitDefaultsCriSocket is nodeRegistration.criSocket in `kubeadm config print init-defaults`.</summary>
+    public required string InitDefaultsCriSocket { get; init; }
+
     /// <summary>KubeletConfigMapName is the name of the kubelet configuration ConfigMap.</summary>
     public string KubeletConfigMapName => UnversionedKubeletConfigMap ? "kubelet-config" : $"kubelet-config-1.{Minor}";
 

@@ -130,6 +130,14 @@ public static class VersionTable
                 ImageMaximumGcAge: m >= 29,
                 CrashLoopBackOff: m >= 32,
                 Logging: m <= 24 ? "empty" : m <= 29 ? "json" : "json+text"),
+            // research (config helper): real `config images list` output shows pause, etcd, coredns up to v1.28.14
+            // and coredns before pause from v1.29.3 on
+            ImagesCoreDnsBeforePause = m >= 29,
+            // manifests.go wrote authorization-mode into cfg.APIServer.ExtraArgs while extraArgs were maps
+            // (v1.22 ConfigMap dump, §10.1); []Arg internal form (1.30) sets it in the defaults only. Boundary UNCONFIRMED.
+            UploadedAuthorizationMode = m <= 29,
+            // v1.22/1.23 init-defaults print the dockershim socket constant (public dumps); 1.24+ containerd URL
+            InitDefaultsCriSocket = m <= 23 ? "/var/run/dockershim.sock" : "unix:///var/run/containerd/containerd.sock",
             EncryptionAlgorithms = m >= 34 ? ["RSA-2048", "RSA-3072", "RSA-4096", "ECDSA-P256", "ECDSA-P384"]
                 : m >= 31 ? ["RSA-2048", "RSA-3072", "RSA-4096", "ECDSA-P256"]
                 : ["RSA-2048", "ECDSA-P256"],
