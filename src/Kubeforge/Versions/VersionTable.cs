@@ -118,6 +118,15 @@ public static class VersionTable
             // §12.1
             CoreDnsCacheBlock = m >= 34,
             CoreDnsMasterToleration = m <= 25,
+            // kubeadm dns/manifests.go history (PRs #110593, #117521, #121384, #131587)
+            CoreDnsAntiAffinity = m >= 25,
+            CoreDnsNodesGetRule = m <= 27,
+            CoreDnsDropCapability = m >= 29 ? "ALL" : "all",
+            CoreDnsNamedProbePorts = m >= 34,
+            // public config.conf dumps (v1.22-era and v1.31-era); boundary between them UNCONFIRMED
+            KubeProxyConfigShape = m <= 25 ? "v1.22" : "v1.31",
+            // UNCONFIRMED boundary: v1.22 logs show lower-case "configured RBAC rules"
+            BootstrapTokenLogCapitalized = m >= 23,
             // §1.2: EtcdLearnerMode beta (on) from v1.29
             EtcdLearnerJoin = m >= 29,
             // §3: ControlPlaneKubeletLocalMode beta (on) from v1.33
