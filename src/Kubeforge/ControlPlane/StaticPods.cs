@@ -397,7 +397,12 @@ public static class StaticPods
         }
         var scheme = u.Scheme == "https" ? PodParts.HttpsScheme : PodParts.HttpScheme;
         var host = u.Host.Trim('[', ']');
-        return (host.Length == 0 ? loopback : host, u.IsDefaultPort ? 2381 : u.Port, scheme);
+        // Go's url.Port(): only an explicit port counts (System.Uri would hide ":80" as the default port).
+        var authority = u.OriginalString[(u.Scheme.Length + 3)..].Split('/')[0];
+        var colon = authority.LastIndexOf(':');
+        var explicitPort = colon > authority.LastIndexOf(']') && int.TryParse(authority[(colon + 1)..], System.Globalization.NumberStyles.None,
+            System.Globalization.CultureInfo.InvariantCulture, out var p) ? p : 2381;
+        return (host.Length == 0 ? loopback : host, explicitPort, scheme);
     }
 
     private static string AuthzModes(string? requested)

@@ -191,6 +191,9 @@ public class StaticPodsTests
         Assert.Equal("10.1.1.1", get.Str("host"));
         Assert.Equal("9000", get.Str("port"));
         Assert.Equal("HTTPS", get.Str("scheme"));
+        cfg.Cluster.Etcd.Local!.ExtraArgs = [new("listen-metrics-urls", "http://[::1]:80")];
+        get = Container(StaticPods.Etcd(cfg, null, false)).Map("livenessProbe")!.Map("httpGet")!;
+        Assert.Equal(("::1", "80", "HTTP"), (get.Str("host"), get.Str("port"), get.Str("scheme")));
     }
 
     [Fact]
