@@ -54,6 +54,11 @@ public sealed class ApiHandler(TestApiServerOptions options, ObjectStore store, 
         {
             await WriteAsync(ctx, ApiException.BadRequest($"invalid JSON body: {e.Message}").ToStatus(), 400);
         }
+        catch (Exception e) when (e is not OperationCanceledException && !ctx.Response.HasStarted)
+        {
+            Console.Error.WriteLine($"test-apiserver: {ctx.Request.Method} {ctx.Request.Path}: {e}");
+            await WriteAsync(ctx, new ApiException(500, "InternalError", $"Internal error occurred: {e.Message}").ToStatus(), 500);
+        }
     }
 
     // SelfSubjectReview answers `kubectl auth whoami` with the authenticated identity.

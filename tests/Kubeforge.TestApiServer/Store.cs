@@ -280,7 +280,7 @@ public sealed class ObjectStore
         Normalize(r, updated, old);
         if (JsonNode.DeepEquals(old, updated)) { ev = null; return (JsonObject)old.DeepClone(); }
         if (!JsonNode.DeepEquals(Body(old), Body(updated)))
-            meta["generation"] = ((long?)oldMeta["generation"] ?? 0) + 1;
+            meta["generation"] = (long.TryParse(oldMeta["generation"]?.ToJsonString(), out var g) ? g : 0) + 1;
         meta["resourceVersion"] = (++resourceVersion).ToString(CultureInfo.InvariantCulture);
         objects[Key(r, ns, name)] = updated;
         ev = new StoreEvent("MODIFIED", r, r.Namespaced ? ns : null, name, (JsonObject)updated.DeepClone());
