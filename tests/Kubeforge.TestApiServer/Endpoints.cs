@@ -10,7 +10,16 @@ namespace Kubeforge.TestApiServer;
 public sealed class ApiHandler(TestApiServerOptions options, ObjectStore store, Authenticator authn, RbacAuthorizer authz,
     Func<string> advertisedEndpoint)
 {
+    private static readonly JsonSerializerOptions JsonOut = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private static readonly string[] HealthPaths = ["/healthz", "/livez", "/readyz"];
+
+    private static readonly Dictionary<string, string[]> ShortNames = new()
+    {
+        ["namespaces"] = ["ns"], ["configmaps"] = ["cm"], ["serviceaccounts"] = ["sa"], ["services"] = ["svc"],
+        ["nodes"] = ["no"], ["pods"] = ["po"], ["endpoints"] = ["ep"], ["events"] = ["ev"], ["deployments"] = ["deploy"],
+        ["daemonsets"] = ["ds"], ["certificatesigningrequests"] = ["csr"],
+    };
 
     /// <summary>HandleAsync serves one request.</summary>
     public async Task HandleAsync(HttpContext ctx)
@@ -284,11 +293,14 @@ public sealed class ApiHandler(TestApiServerOptions options, ObjectStore store, 
         var list = new JsonArray();
         foreach (var r in Resources.All.Where(r => r.Group == group && r.Version == version))
         {
-            list.Add(new JsonObject
+            var entry = new JsonObject
             {
                 ["name"] = r.Plural, ["singularName"] = r.Singular, ["namespaced"] = r.Namespaced, ["kind"] = r.Kind,
                 ["verbs"] = new JsonArray("create", "delete", "deletecollection", "get", "list", "patch", "update"),
-            });
+            };
+            if (ShortNames.TryGetValue(r.Plural, out var shorts))
+                entry["shortNames"] = new JsonArray(shorts.Select(x => (JsonNode)JsonValue.Create(x)).ToArray());
+            list.Add(entry);
             foreach (var sub in r.Subresources)
                 list.Add(new JsonObject
                 {
@@ -321,7 +333,7 @@ public sealed class ApiHandler(TestApiServerOptions options, ObjectStore store, 
     {
         if (code != null) ctx.Response.StatusCode = code.Value;
         ctx.Response.ContentType = "application/json";
-        await ctx.Response.WriteAsync(body.ToJsonString(), ctx.RequestAborted);
+        await ctx.Response.WriteAsync(body.ToJsonString(JsonOut), ctx.RequestAborted);
     }
 }
 

@@ -119,7 +119,7 @@ public sealed record StoreEvent(string Type, ResourceInfo Resource, string? Name
 
 /// <summary>ObjectStore is the in-memory object database of the test API server; every method copies objects in and out.</summary>
 /// <remarks>Resources are named by plural (e.g. "configmaps"); cluster-scoped resources take a null namespace.</remarks>
-public sealed class ObjectStore
+public sealed partial class ObjectStore
 {
     private readonly object gate = new();
     private readonly Dictionary<(string Plural, string Ns, string Name), JsonObject> objects = new();
@@ -170,6 +170,7 @@ public sealed class ObjectStore
                 throw ApiException.NotFound(Resources.Get("namespaces"), ns!);
             var key = Key(r, ns, name);
             if (objects.ContainsKey(key)) throw ApiException.AlreadyExists(r, name);
+            Validate(r, name, obj, null);
             meta["name"] = name;
             if (r.Namespaced) meta["namespace"] = ns; else meta.Remove("namespace");
             obj["apiVersion"] = r.ApiVersion;
@@ -205,6 +206,7 @@ public sealed class ObjectStore
             var rv = (string?)meta["resourceVersion"] ?? "";
             if (rv.Length > 0 && rv != "0" && rv != (string?)old["metadata"]!["resourceVersion"]) throw ApiException.Conflict(r, name);
             var updated = Merge(r, old, obj, subresource);
+            Validate(r, name, updated, old);
             result = Commit(r, ns, name, old, updated, out ev);
         }
         if (ev != null) Changed?.Invoke(ev);
@@ -350,6 +352,28 @@ public sealed class ObjectStore
             case "CertificateSigningRequest" when old != null:
                 obj["spec"] = old["spec"]!.DeepClone(); // spec is immutable
                 break;
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\A[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\z")]
+    private static partial System.Text.RegularExpressions.Regex DnsSubdomain();
+
+    // Validate applies the name rules (DNS-1123 subdomain; label for namespaces; path segment for RBAC objects) and
+    // the RBAC rule that a binding's roleRef cannot change.
+    private static void Validate(ResourceInfo r, string name, JsonObject obj, JsonObject? old)
+    {
+        var rbac = r.Group == "rbac.authorization.k8s.io";
+        var ok = rbac
+            ? name is not ("." or "..") && !name.Contains('/') && !name.Contains('%')
+            : name.Length <= (r.Kind == "Namespace" ? 63 : 253) && DnsSubdomain().IsMatch(name) && (r.Kind != "Namespace" || !name.Contains('.'));
+        if (!ok) throw ApiException.Invalid(r, name, $"metadata.name: Invalid value: \"{name}\": a lowercase RFC 1123 " +
+            (r.Kind == "Namespace" ? "label" : "subdomain") + " must consist of lower case alphanumeric characters" +
+            (r.Kind == "Namespace" ? " or '-'" : ", '-' or '.'") + ", and must start and end with an alphanumeric character");
+        if (r.Kind is "RoleBinding" or "ClusterRoleBinding")
+        {
+            if (obj["roleRef"] is not JsonObject) throw ApiException.Invalid(r, name, "roleRef.name: Required value");
+            if (old != null && !JsonNode.DeepEquals(old["roleRef"], obj["roleRef"]))
+                throw ApiException.Invalid(r, name, $"roleRef: Invalid value: {obj["roleRef"]!.ToJsonString()}: cannot change roleRef");
         }
     }
 

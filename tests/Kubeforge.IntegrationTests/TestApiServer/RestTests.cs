@@ -177,4 +177,28 @@ public class RestTests
         Assert.Equal("Opaque", (string?)body["type"]);
         Assert.Null(body["stringData"]);
     }
+
+    [Fact]
+    public async Task InvalidNamesAndRoleRefChangesAreRejected()
+    {
+        await using var h = await StartAsync();
+        var c = h.Admin();
+        var (code, body) = await SendAsync(c, HttpMethod.Post, Cms, ConfigMap("Bad_Name", "1"));
+        Assert.Equal((HttpStatusCode)422, code);
+        Assert.Equal("Invalid", (string?)body!["reason"]);
+
+        JsonObject Binding(string role) => new()
+        {
+            ["apiVersion"] = "rbac.authorization.k8s.io/v1", ["kind"] = "ClusterRoleBinding",
+            ["metadata"] = new JsonObject { ["name"] = "kubeadm:get-nodes" },
+            ["roleRef"] = new JsonObject { ["apiGroup"] = "rbac.authorization.k8s.io", ["kind"] = "ClusterRole", ["name"] = role },
+            ["subjects"] = new JsonArray(),
+        };
+        const string crbs = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings";
+        Assert.Equal(HttpStatusCode.Created, (await SendAsync(c, HttpMethod.Post, crbs, Binding("kubeadm:get-nodes"))).Code);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(c, HttpMethod.Put, crbs + "/kubeadm:get-nodes", Binding("kubeadm:get-nodes"))).Code);
+        (code, body) = await SendAsync(c, HttpMethod.Put, crbs + "/kubeadm:get-nodes", Binding("cluster-admin"));
+        Assert.Equal((HttpStatusCode)422, code);
+        Assert.Contains("cannot change roleRef", (string?)body!["message"]);
+    }
 }
