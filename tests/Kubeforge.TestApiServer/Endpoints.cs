@@ -8,7 +8,7 @@ namespace Kubeforge.TestApiServer;
 
 /// <summary>ApiHandler is the HTTP front end: authentication, authorization, discovery, health and the generic REST verbs.</summary>
 public sealed class ApiHandler(TestApiServerOptions options, ObjectStore store, Authenticator authn, RbacAuthorizer authz,
-    Func<string> advertisedEndpoint)
+    Func<string> advertisedEndpoint, CancellationToken stopping)
 {
     private static readonly JsonSerializerOptions JsonOut = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -53,6 +53,7 @@ public sealed class ApiHandler(TestApiServerOptions options, ObjectStore store, 
             var r = Resources.Find(group, version, plural);
             if (r == null || (sub != null && !r.Subresources.Contains(sub)) || (ns != null && !r.Namespaced))
                 throw new ApiException(404, "NotFound", "the server could not find the requested resource");
+            if (verb == "watch" && sub == null) { await WatchAsync(ctx, r, ns); return; }
             await WriteAsync(ctx, await ResourceAsync(ctx, r, verb, ns, name, sub, user));
         }
         catch (ApiException e)
@@ -129,8 +130,6 @@ public sealed class ApiHandler(TestApiServerOptions options, ObjectStore store, 
                 return store.Get(r.Plural, ns, name!) is { } o ? o : throw ApiException.NotFound(r, name!);
             case "list":
                 return List(r, ns, ctx.Request.Query["labelSelector"].ToString(), ctx.Request.Query["fieldSelector"].ToString());
-            case "watch":
-                throw new ApiException(405, "MethodNotAllowed", "watch is not supported by the test API server");
             case "create":
             {
                 if (sub != null) throw new ApiException(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
@@ -197,6 +196,50 @@ public sealed class ApiHandler(TestApiServerOptions options, ObjectStore store, 
             }
             default:
                 throw new ApiException(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+        }
+    }
+
+    // WatchAsync streams watch events (one JSON object per line) until timeoutSeconds, client disconnect or server stop.
+    // Without a resourceVersion (or "0") existing objects come first as ADDED; with one, objects newer than it come as
+    // MODIFIED (no event history is kept).
+    private async Task WatchAsync(HttpContext ctx, ResourceInfo r, string? ns)
+    {
+        var q = ctx.Request.Query;
+        string labels = q["labelSelector"].ToString(), fields = q["fieldSelector"].ToString();
+        bool Match(JsonObject o) => Selectors.MatchLabels(o, labels) && Selectors.MatchFields(o, fields);
+        var channel = System.Threading.Channels.Channel.CreateUnbounded<StoreEvent>();
+        void OnChange(StoreEvent e)
+        {
+            if (e.Resource.Plural == r.Plural && (ns == null || e.Namespace == ns)) channel.Writer.TryWrite(e);
+        }
+        store.Changed += OnChange;
+        try
+        {
+            ctx.Response.StatusCode = 200;
+            ctx.Response.ContentType = "application/json";
+            var rv = q["resourceVersion"].ToString();
+            var since = long.TryParse(rv, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : -1;
+            foreach (var o in store.List(r.Plural, ns).Where(Match))
+            {
+                var orv = long.Parse((string)o["metadata"]!["resourceVersion"]!, CultureInfo.InvariantCulture);
+                if (since < 0) await Event("ADDED", o);
+                else if (orv > since) await Event("MODIFIED", o);
+            }
+            await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+            var timeout = int.TryParse(q["timeoutSeconds"], out var t) && t > 0 ? t : 1800;
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, stopping);
+            cts.CancelAfter(TimeSpan.FromSeconds(timeout));
+            await foreach (var e in channel.Reader.ReadAllAsync(cts.Token))
+                if (Match(e.Object)) await Event(e.Type, e.Object);
+        }
+        catch (OperationCanceledException) { }
+        finally { store.Changed -= OnChange; }
+
+        async Task Event(string type, JsonObject o)
+        {
+            var line = new JsonObject { ["type"] = type, ["object"] = o.DeepClone() }.ToJsonString(JsonOut) + "\n";
+            await ctx.Response.WriteAsync(line, ctx.RequestAborted);
+            await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
         }
     }
 

@@ -65,7 +65,7 @@ public sealed class TestApiServer : IAsyncDisposable
         var server = new TestApiServer(app, options, store);
         var authz = new RbacAuthorizer(store);
         var authn = new Authenticator(store, clientCas, options.StaticTokens, options.Time);
-        var handler = new ApiHandler(options, store, authn, authz, server.AdvertisedEndpoint);
+        var handler = new ApiHandler(options, store, authn, authz, server.AdvertisedEndpoint, server.stop.Token);
         app.Run(handler.HandleAsync);
 
         if (options.EnableBootstrapSigner) server.StartLoop(new BootstrapSigner(store, options.Time).Sync);

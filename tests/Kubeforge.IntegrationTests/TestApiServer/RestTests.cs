@@ -201,4 +201,37 @@ public class RestTests
         Assert.Equal((HttpStatusCode)422, code);
         Assert.Contains("cannot change roleRef", (string?)body!["message"]);
     }
+
+    [Fact]
+    public async Task WatchStreamsAddedModifiedDeletedForMatchingObjects()
+    {
+        await using var h = await StartAsync();
+        var c = h.Admin();
+        h.Store.Put(ConfigMap("other", "1").Also(o => o["metadata"]!["namespace"] = "kube-system"));
+        using var resp = await c.GetAsync(Cms.TrimStart('/') + "?watch=true&fieldSelector=metadata.name%3Dw&timeoutSeconds=20",
+            HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
+        using var reader = new StreamReader(await resp.Content.ReadAsStreamAsync());
+        h.Store.Create("configmaps", "kube-system", ConfigMap("w", "1"));
+        h.Store.Mutate("configmaps", "kube-system", "other", o => { o["data"]!["k"] = "2"; return true; });
+        h.Store.Mutate("configmaps", "kube-system", "w", o => { o["data"]!["k"] = "2"; return true; });
+        h.Store.Delete("configmaps", "kube-system", "w");
+        var types = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var ev = JsonNode.Parse((await reader.ReadLineAsync())!)!;
+            Assert.Equal("w", (string?)ev["object"]!["metadata"]!["name"]);
+            types.Add((string)ev["type"]!);
+        }
+        Assert.Equal(new[] { "ADDED", "MODIFIED", "DELETED" }, types);
+    }
+}
+
+internal static class JsonTestExtensions
+{
+    public static JsonObject Also(this JsonObject o, Action<JsonObject> change)
+    {
+        change(o);
+        return o;
+    }
 }
