@@ -217,14 +217,15 @@ public static class CertFactory
     /// <summary>Name builds a subject of O values then CN (Go's pkix.Name order), PrintableString when possible like Go.</summary>
     public static X500DistinguishedName Name(CertSubject s)
     {
+        // X500DistinguishedNameBuilder encodes in reverse order of the Add calls: add CN first so the DER reads O..., CN.
         var b = new X500DistinguishedNameBuilder();
-        foreach (var o in s.Organizations)
-        {
-            b.Add("2.5.4.10", o, Encoding(o));
-        }
         if (s.CommonName.Length > 0)
         {
             b.Add("2.5.4.3", s.CommonName, Encoding(s.CommonName));
+        }
+        foreach (var o in s.Organizations.Reverse())
+        {
+            b.Add("2.5.4.10", o, Encoding(o));
         }
         return b.Build();
     }

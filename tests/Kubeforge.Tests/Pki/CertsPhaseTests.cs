@@ -57,6 +57,8 @@ public class CertsPhaseTests
             Assert.Equal(o, subj.Organizations);
             var rdns = Cert(s, b).SubjectName.EnumerateRelativeDistinguishedNames().Select(r => r.GetSingleElementType().Value).ToList();
             Assert.Equal(o.Length + 1, rdns.Count); // only O and CN
+            var der = Cert(s, b).SubjectName.EnumerateRelativeDistinguishedNames(reversed: false).Select(r => r.GetSingleElementType().Value).ToList();
+            Assert.Equal("2.5.4.3", der[^1]); // DER order as Go writes it: O first, CN last
             Assert.Equal(0x1A4, s.Mode($"{Dir}/{b}.crt"));
             Assert.Equal(0x180, s.Mode($"{Dir}/{b}.key"));
         }
