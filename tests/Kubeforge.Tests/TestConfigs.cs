@@ -7,7 +7,10 @@ namespace Kubeforge.Tests;
 /// serviceSubnet 10.96.0.0/12, dnsDomain cluster.local, certDir /etc/kubernetes/pki.</summary>
 public static class TestConfigs
 {
-    public static KubeadmConfig For(string version)
+    public static KubeadmConfig For(string version) => For(version, "master1", "192.168.0.10");
+
+    /// <summary>For builds the config with another node name and advertise address.</summary>
+    public static KubeadmConfig For(string version, string nodeName, string advertiseAddress)
     {
         var v = KubeVersion.Parse(version);
         if (!VersionTable.TryGet(v, out var profile))
@@ -19,8 +22,8 @@ public static class TestConfigs
         cfg.Cluster.CertificatesDir = "/etc/kubernetes/pki";
         cfg.Cluster.Networking.ServiceSubnet = "10.96.0.0/12";
         cfg.Cluster.Networking.DnsDomain = "cluster.local";
-        cfg.Init.NodeRegistration.Name = "master1";
-        cfg.Init.LocalApiEndpoint.AdvertiseAddress = "192.168.0.10";
+        cfg.Init.NodeRegistration.Name = nodeName;
+        cfg.Init.LocalApiEndpoint.AdvertiseAddress = advertiseAddress;
         cfg.Init.LocalApiEndpoint.BindPort = 6443;
         return cfg;
     }
