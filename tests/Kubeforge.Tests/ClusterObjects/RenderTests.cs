@@ -99,7 +99,7 @@ public class RenderTests
     [Fact]
     public void TokenSecretMatchesSpec()
     {
-        var spec = new Config.BootstrapTokenSpec();
+        var spec = new Kubeforge.Config.BootstrapTokenSpec();
         var s = BootstrapTokens.Secret(new BootstrapToken("abcdef", "0123456789abcdef"), spec, TestEnv.Now);
         Assert.Equal("bootstrap-token-abcdef", s.Name());
         Assert.Equal("kube-system", s.Namespace());
@@ -186,7 +186,7 @@ public class RenderTests
         var files = UploadCerts.Files(cfg);
         Assert.Equal(["ca.crt", "ca.key", "front-proxy-ca.crt", "front-proxy-ca.key", "sa.pub", "sa.key", "etcd-ca.crt", "etcd-ca.key"], files.Select(f => f.Key));
         Assert.Equal("/etc/kubernetes/pki/etcd/ca.key", files[^1].Path);
-        var ext = TestEnv.Config("v1.37.0", c => c.Cluster.Etcd.External = new Config.ExternalEtcd { CaFile = "/e/ca", CertFile = "/e/c", KeyFile = "/e/k" });
+        var ext = TestEnv.Config("v1.37.0", c => c.Cluster.Etcd.External = new Kubeforge.Config.ExternalEtcd { CaFile = "/e/ca", CertFile = "/e/c", KeyFile = "/e/k" });
         Assert.Equal(["external-etcd-ca.crt", "external-etcd.crt", "external-etcd.key"], UploadCerts.Files(ext).Skip(6).Select(f => f.Key));
         var secret = UploadCerts.Secret([("ca.crt", "abc"u8.ToArray()), ("sa.key", null)], b => [.. b.Reverse()], "bootstrap-token-qwerty", "uid-1");
         Assert.Equal(Convert.ToBase64String("cba"u8.ToArray()), S(secret["data"]!["ca.crt"]));

@@ -18,13 +18,13 @@ public class CertsPhaseTests
             System.Text.Encoding.ASCII.GetString(s.Read($"{Dir}/{baseName}.crt")).Split('\n').Where(l => !l.StartsWith("-----")))));
 
     /// <summary>Fast switches to ECDSA-P256 (quick to generate) for tests that are not about the key type.</summary>
-    internal static Config.KubeadmConfig Fast(Config.KubeadmConfig c)
+    internal static Kubeforge.Config.KubeadmConfig Fast(Kubeforge.Config.KubeadmConfig c)
     {
         c.Cluster.EncryptionAlgorithm = "ECDSA-P256";
         return c;
     }
 
-    private static async Task<PkiSandbox> RunAll(Config.KubeadmConfig cfg)
+    private static async Task<PkiSandbox> RunAll(Kubeforge.Config.KubeadmConfig cfg)
     {
         var s = new PkiSandbox(cfg);
         await CertsPhase.RunAsync(s.Ctx, null);
@@ -313,7 +313,7 @@ public class CertsPhaseTests
     {
         var cfg = Fast(TestConfigs.For("v1.37", "node1", "192.0.2.10"));
         cfg.Cluster.Etcd.Local = null;
-        cfg.Cluster.Etcd.External = new Config.ExternalEtcd { Endpoints = ["https://10.0.0.1:2379"] };
+        cfg.Cluster.Etcd.External = new Kubeforge.Config.ExternalEtcd { Endpoints = ["https://10.0.0.1:2379"] };
         using var s = await RunAll(cfg);
         var files = Directory.GetFiles(s.Path(Dir), "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(s.Path(Dir), f)).Order().ToList();
         Assert.Equal(["apiserver-kubelet-client.crt", "apiserver-kubelet-client.key", "apiserver.crt", "apiserver.key", "ca.crt", "ca.key",

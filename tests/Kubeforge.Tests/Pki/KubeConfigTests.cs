@@ -42,7 +42,7 @@ public class KubeConfigTests
         Assert.Equal("kubernetes-admin", view.UserName);
     }
 
-    private static async Task<PkiSandbox> Setup(string version, Action<Config.KubeadmConfig>? tweak = null)
+    private static async Task<PkiSandbox> Setup(string version, Action<Kubeforge.Config.KubeadmConfig>? tweak = null)
     {
         var cfg = CertsPhaseTests.Fast(TestConfigs.For(version, "node1", "192.0.2.10"));
         tweak?.Invoke(cfg);
