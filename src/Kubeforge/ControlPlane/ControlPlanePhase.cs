@@ -14,7 +14,10 @@ public static class ControlPlanePhase
     public static async Task RunAsync(PhaseContext ctx, string? component, CancellationToken ct = default)
     {
         var components = component is null ? Components.ControlPlane : [Resolve(component)];
-        ctx.Ui.Info(Phase, $"Using manifest folder \"{NodePaths.ManifestsDir}\"");
+        if (component is null)
+        {
+            ctx.Ui.Info(Phase, $"Using manifest folder \"{NodePaths.ManifestsDir}\"");
+        }
         var caTrust = await ExistingCaTrustPathsAsync(ctx, ct).ConfigureAwait(false);
         var externalCa = await IsExternalCaAsync(ctx, ct).ConfigureAwait(false);
         foreach (var c in components)
