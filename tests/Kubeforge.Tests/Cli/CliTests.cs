@@ -148,3 +148,51 @@ public sealed class CliTests : IDisposable
         Directory.Delete(dir, recursive: true);
     }
 }
+
+public sealed class CertsCliTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("kf-certs-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        var code = App.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Fact]
+    public void CheckExpirationAndRenewWorkOnARootfs()
+    {
+        string[] node = ["--rootfs", _dir];
+        string[] flags = ["--node-name", "n1", "--apiserver-advertise-address", "192.0.2.5", "--kubernetes-version", "v1.25.0"];
+        Assert.Equal(0, Run(["init", "phase", "certs", "all", .. node, .. flags]).Code);
+        Assert.Equal(0, Run(["init", "phase", "kubeconfig", "all", .. node, .. flags]).Code);
+        var (code, output, err) = Run(["certs", "check-expiration", "--kubernetes-version", "v1.25.0", .. node]);
+        Assert.True(code == 0, err);
+        Assert.Contains("CERTIFICATE", output);
+        Assert.Contains("admin.conf", output);
+        Assert.Contains("apiserver-etcd-client", output);
+        Assert.Contains("364d", output);
+
+        var before = File.ReadAllBytes(Path.Join(_dir, "etc/kubernetes/pki/apiserver.crt"));
+        var caBefore = File.ReadAllBytes(Path.Join(_dir, "etc/kubernetes/pki/ca.crt"));
+        (code, _, err) = Run(["certs", "renew", "apiserver", "--kubernetes-version", "v1.25.0", .. node]);
+        Assert.True(code == 0, err);
+        Assert.NotEqual(before, File.ReadAllBytes(Path.Join(_dir, "etc/kubernetes/pki/apiserver.crt")));
+        Assert.Equal(caBefore, File.ReadAllBytes(Path.Join(_dir, "etc/kubernetes/pki/ca.crt")));
+    }
+
+    [Fact]
+    public void CertificateKeyAndTokenGenerate()
+    {
+        var (code, output, _) = Run("certs", "certificate-key");
+        Assert.Equal(0, code);
+        Assert.Matches("^[0-9a-f]{64}\n$", output);
+        (code, output, _) = Run("token", "generate");
+        Assert.Equal(0, code);
+        Assert.Matches("^[a-z0-9]{6}\\.[a-z0-9]{16}\n$", output);
+    }
+}
