@@ -12,6 +12,9 @@ command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 command -v clang >/dev/null 2>&1 || need+=(clang)
 dpkg -s zlib1g-dev >/dev/null 2>&1 || need+=(zlib1g-dev)
 command -v hyperfine >/dev/null 2>&1 || need+=(hyperfine)
+[[ -x /usr/sbin/sshd ]] || need+=(openssh-server)
+command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+command -v sudo >/dev/null 2>&1 || need+=(sudo)
 if [[ ${#need[@]} -gt 0 ]]; then
   echo "test.sh: installing ${need[*]}"
   if [[ $(id -u) -eq 0 ]]; then
