@@ -64,6 +64,9 @@ bridge_up() {
 prepare_root() {
   local root=$1 i=$2 pub; pub="$(cat "$STATE/id_ed25519.pub")"
   echo "h$i" > "$root/etc/hostname"
+  printf '127.0.0.1 localhost\n127.0.1.1 h%s\n' "$i" > "$root/etc/hosts"
+  for j in $(seq 1 "$LAB_N"); do echo "$NET.$((10 + j)) h$j" >> "$root/etc/hosts"; done
+  : > "$root/etc/resolv.conf"   # no DNS in the lab: fail fast instead of waiting on unreachable servers
   ssh-keygen -q -A -f "$root"
   for home in root home/kf; do
     mkdir -p "$root/$home/.ssh"; echo "$pub" > "$root/$home/.ssh/authorized_keys"; chmod 700 "$root/$home/.ssh"; chmod 600 "$root/$home/.ssh/authorized_keys"
@@ -87,15 +90,15 @@ up_nspawn() {
   mkdir -p "$d/upper" "$d/work" "$d/root"
   mountpoint -q "$d/root" || mount -t overlay overlay -o "lowerdir=$BASE,upperdir=$d/upper,workdir=$d/work" "$d/root"
   prepare_root "$d/root" "$i"
-  setsid systemd-nspawn -q -D "$d/root" --register=no --keep-unit -b --network-bridge="$BR" -M "$name" \
+  setsid systemd-nspawn -q -D "$d/root" --register=no --keep-unit --resolv-conf=off -b --network-bridge="$BR" -M "$name" \
     </dev/null >"$STATE/$name.log" 2>&1 &
   local pid=$!; echo "$pid" > "$STATE/$name.pid"
   local init="" t=0
   while [ -z "$init" ]; do
     init="$(cat /proc/"$pid"/task/*/children 2>/dev/null | awk '{print $1}' | head -1)"
-    t=$((t + 1)); [ $t -lt 100 ] || die "$name: nspawn (pid $pid) did not start, see $STATE/$name.log"; sleep 0.1
+    t=$((t + 1)); [ $t -lt 600 ] || die "$name: nspawn (pid $pid) did not start, see $STATE/$name.log"; sleep 0.1
   done
-  t=0; until nsenter -t "$init" -n ip link show host0 >/dev/null 2>&1; do t=$((t+1)); [ $t -lt 100 ] || die "$name: no host0"; sleep 0.1; done
+  t=0; until nsenter -t "$init" -n ip link show host0 >/dev/null 2>&1; do t=$((t+1)); [ $t -lt 600 ] || die "$name: no host0"; sleep 0.1; done
   nsenter -t "$init" -n ip addr add "$addr/24" dev host0
   nsenter -t "$init" -n ip link set host0 up
   nsenter -t "$init" -n ip route add default via "$NET.1" 2>/dev/null || true
@@ -122,8 +125,8 @@ up_netns() {
 
 cmd_up() {
   local n=${1:-1}; [[ "$n" =~ ^[1-9][0-9]?$ ]] || die "usage: lab.sh up N (1..99)"
-  need_tools; lab_key
-  [ "$MODE" = nspawn ] && build_base
+  need_tools; lab_key; LAB_N=$n
+  if [ "$MODE" = nspawn ]; then build_base; fi
   bridge_up; echo "$MODE" > "$STATE/mode"
   local start=$SECONDS
   for i in $(seq 1 "$n"); do

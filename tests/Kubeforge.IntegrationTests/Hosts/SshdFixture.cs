@@ -32,7 +32,9 @@ public sealed class SshdFixture : IAsyncLifetime
         Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", WrongKey);
         var auth = string.Concat(new[] { KeyEd25519, KeyEcdsa, KeyRsa }.Select(k => File.ReadAllText(k + ".pub")));
         var hash = Run("openssl", "passwd", "-6", SudoPassword).Trim();
-        File.WriteAllText(Path.Join(Dir, "passwd"), File.ReadAllText("/etc/passwd") +
+        // root's login shell becomes /bin/sh here: the machine's own ~/.bashrc may be slow and is not ours to test
+        var passwd = string.Join('\n', File.ReadAllLines("/etc/passwd").Select(l => l.StartsWith("root:", StringComparison.Ordinal) ? "root:x:0:0:root:/root:/bin/sh" : l));
+        File.WriteAllText(Path.Join(Dir, "passwd"), passwd + "\n" +
             $"kf:x:60101:60101::{Dir}/home/kf:/bin/sh\nkfpw:x:60102:60102::{Dir}/home/kfpw:/bin/sh\n");
         File.WriteAllText(Path.Join(Dir, "group"), File.ReadAllText("/etc/group") + "kf:x:60101:\nkfpw:x:60102:\n");
         File.WriteAllText(Path.Join(Dir, "shadow"), File.ReadAllText("/etc/shadow") + $"kf:*:19000:0:99999:7:::\nkfpw:{hash}:19000:0:99999:7:::\n");
@@ -56,7 +58,7 @@ public sealed class SshdFixture : IAsyncLifetime
             PermitRootLogin prohibit-password
             PasswordAuthentication no
             KbdInteractiveAuthentication no
-            UsePAM yes
+            UsePAM no
             StrictModes no
             MaxStartups 50
             """);
