@@ -64,7 +64,7 @@ bridge_up() {
 prepare_root() {
   local root=$1 i=$2 pub; pub="$(cat "$STATE/id_ed25519.pub")"
   echo "h$i" > "$root/etc/hostname"
-  printf '127.0.0.1 localhost\n127.0.1.1 h%s\n' "$i" > "$root/etc/hosts"
+  echo '127.0.0.1 localhost' > "$root/etc/hosts"
   for j in $(seq 1 "$LAB_N"); do echo "$NET.$((10 + j)) h$j" >> "$root/etc/hosts"; done
   : > "$root/etc/resolv.conf"   # no DNS in the lab: fail fast instead of waiting on unreachable servers
   ssh-keygen -q -A -f "$root"
@@ -173,7 +173,8 @@ cmd_status() {
     local name; name="$(basename "$af" .addr)"; local addr; addr="$(cat "$af")"; local pid; pid="$(cat "$STATE/$name.pid" 2>/dev/null || echo -)"
     local alive=stopped; kill -0 "$pid" 2>/dev/null && alive=running
     local ssh=no; timeout 1 bash -c "exec 3<>/dev/tcp/$addr/22" 2>/dev/null && ssh=yes
-    local sudo=nopasswd; [ "${name#h}" = "$SUDOPW_HOST" ] && [ "$(cat "$STATE/mode" 2>/dev/null)" = nspawn ] && sudo=password
+    local sudo=nopasswd; [ "${name#h}" = "$SUDOPW_HOST" ] && sudo=password
+    [ "$(cat "$STATE/mode" 2>/dev/null)" = netns ] && sudo="n/a (netns mode: root only)"
     printf '%-4s %-12s pid %-8s %-8s sshd:%-4s kf-sudo:%s\n' "$name" "$addr" "$pid" "$alive" "$ssh" "$sudo"
   done
   [ $any = 1 ] || echo "no lab hosts"

@@ -45,8 +45,9 @@ public sealed record SshHostOptions
 public sealed class SshHost : IHost, IAsyncDisposable, IDisposable
 {
     private const int Absent = 99;
-    // Runs "$@" only when $1 exists; exit 99 says it does not. Data only ever travels as positional arguments.
-    private const string IfExistsScript = "[ -e \"$1\" ] || [ -L \"$1\" ] || exit 99; shift; exec \"$@\"";
+    // Runs the rest only when `test $1 $2` holds (-e exists, -f is a file); exit 99 says it does not.
+    // Data only ever travels as positional arguments, never inside script text.
+    private const string IfExistsScript = "[ \"$1\" \"$2\" ] || exit 99; shift 2; exec \"$@\"";
     // Atomic write: stdin -> temp file in the same folder, chmod, rename over the target.
     private const string WriteScript =
         "set -e; [ -d \"$4\" ] || mkdir -p -m \"$5\" -- \"$4\"; trap 'rm -f -- \"$2\"' EXIT; umask 077; " +
@@ -90,6 +91,8 @@ public sealed class SshHost : IHost, IAsyncDisposable, IDisposable
             }
             _client?.Dispose();
             _client = null;
+            _keyProblem = null;
+            _offeredKey = null;
             var client = new SshClient(BuildConnectionInfo());
             client.HostKeyReceived += OnHostKey;
             client.KeepAliveInterval = _o.KeepAliveInterval;
@@ -257,19 +260,27 @@ public sealed class SshHost : IHost, IAsyncDisposable, IDisposable
     private async Task<RawResult> ExecAsync(IReadOnlyList<string> argv, byte[]? stdin, CancellationToken ct)
     {
         var client = _client ?? throw new InvalidOperationException("not connected");
-        var text = ShellQuote.Join(argv);
+        // SSH.NET sends EOF only after some stdin bytes, so a command given no stdin reads /dev/null instead
+        // (a constant redirect: the command itself is still only ShellQuote.Join(argv)).
+        var noInput = stdin is not { Length: > 0 };
+        var text = ShellQuote.Join(argv) + (noInput ? " </dev/null" : "");
         await _channels.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             using var cmd = client.CreateCommand(text, Encoding.UTF8);
             cmd.CommandTimeout = _o.CommandTimeout;
             var run = cmd.ExecuteAsync(ct);
-            using (var input = cmd.CreateInputStream())
+            try
             {
-                if (stdin is { Length: > 0 })
+                if (!noInput)
                 {
+                    using var input = cmd.CreateInputStream(); // disposing it sends EOF
                     await input.WriteAsync(stdin, ct).ConfigureAwait(false);
                 }
+            }
+            catch (Exception x) when (x is InvalidOperationException or IOException or ObjectDisposedException)
+            {
+                // the command finished before reading (all of) its stdin, as a local pipe would see EPIPE
             }
             try
             {
@@ -332,10 +343,10 @@ public sealed class SshHost : IHost, IAsyncDisposable, IDisposable
         return new CommandResult(r.ExitCode, Encoding.UTF8.GetString(r.Stdout), Encoding.UTF8.GetString(r.Stderr));
     }
 
-    private async Task<RawResult?> IfExistsAsync(string path, IReadOnlyList<string> argv, CancellationToken ct)
+    private async Task<RawResult?> IfExistsAsync(string test, string path, IReadOnlyList<string> argv, CancellationToken ct)
     {
         CheckPath(path);
-        var r = await RunRawAsync(["sh", "-c", IfExistsScript, "kubeforge", path, .. argv], null, ct).ConfigureAwait(false);
+        var r = await RunRawAsync(["sh", "-c", IfExistsScript, "kubeforge", test, path, .. argv], null, ct).ConfigureAwait(false);
         return r.ExitCode == Absent ? null : r;
     }
 
@@ -351,16 +362,17 @@ public sealed class SshHost : IHost, IAsyncDisposable, IDisposable
     }
 
     /// <inheritdoc/>
+    /// <remarks>A directory reads as null, as LocalHost does.</remarks>
     public async Task<byte[]?> ReadFileAsync(string path, CancellationToken ct = default)
     {
-        var r = await IfExistsAsync(path, ["cat", "--", path], ct).ConfigureAwait(false);
+        var r = await IfExistsAsync("-f", path, ["cat", "--", path], ct).ConfigureAwait(false);
         return r is null ? null : Must(r, $"reading {path}").Stdout;
     }
 
     /// <inheritdoc/>
     public async Task<FileState> StatAsync(string path, CancellationToken ct = default)
     {
-        var r = await IfExistsAsync(path, ["stat", "-L", "-c", "%F|%a|%s", "--", path], ct).ConfigureAwait(false);
+        var r = await IfExistsAsync("-e", path, ["stat", "-L", "-c", "%F|%a|%s", "--", path], ct).ConfigureAwait(false);
         if (r is null || (r.ExitCode != 0 && Encoding.UTF8.GetString(r.Stderr).Contains("No such file", StringComparison.Ordinal)))
         {
             return new FileState(false, false, 0, 0);
@@ -373,7 +385,7 @@ public sealed class SshHost : IHost, IAsyncDisposable, IDisposable
     /// <inheritdoc/>
     public async Task<IReadOnlyList<string>> ListAsync(string path, CancellationToken ct = default)
     {
-        var r = await IfExistsAsync(path, ["ls", "-A1", "--", path], ct).ConfigureAwait(false);
+        var r = await IfExistsAsync("-d", path, ["ls", "-A1", "--", path], ct).ConfigureAwait(false);
         if (r is null)
         {
             return [];

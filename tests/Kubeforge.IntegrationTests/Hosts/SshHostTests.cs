@@ -90,6 +90,18 @@ public sealed class SshHostTests(SshdFixture sshd) : IClassFixture<SshdFixture>
     }
 
     [Fact]
+    public async Task PasswordLoginAndSudoWithTheSamePassword()
+    {
+        var o = sshd.Options("kfpw") with { PrivateKeyPath = sshd.WrongKey, Password = SshdFixture.SudoPassword, SudoPassword = SshdFixture.SudoPassword };
+        await using var h = new SshHost(o);
+        Assert.Equal("0\n", (await h.RunAsync(["id", "-u"])).Stdout);
+        await using var bad = new SshHost(o with { PrivateKeyPath = sshd.WrongKey, Password = "Hunter2xyz" });
+        var e = await Assert.ThrowsAsync<UserError>(() => bad.RunAsync(["true"]));
+        Assert.Contains("authentication failed for user kfpw", e.Message);
+        Assert.DoesNotContain("Hunter2xyz", e.Message);
+    }
+
+    [Fact]
     public async Task ClosedPortIsRefusedQuickly()
     {
         var sw = Stopwatch.StartNew();
@@ -152,6 +164,8 @@ public sealed class SshHostTests(SshdFixture sshd) : IClassFixture<SshdFixture>
         Assert.True(ds.IsDirectory);
         Assert.Equal(0x1C0, ds.Mode);
         Assert.Equal(["c'd.key"], await h.ListAsync(dir + "/a b"));
+        Assert.Null(await h.ReadFileAsync(dir + "/a b"));
+        Assert.Empty(await h.ListAsync(f));
         await h.WriteFileAsync(f, "new"u8.ToArray(), 0x1A4 /*0644*/);
         Assert.Equal(new FileState(true, false, 0x1A4, 3), await h.StatAsync(f));
         Assert.Equal(["c'd.key"], await h.ListAsync(dir + "/a b")); // no temp file left behind
@@ -210,6 +224,12 @@ public sealed class SshHostTests(SshdFixture sshd) : IClassFixture<SshdFixture>
         Assert.Equal(new CommandResult(3, "out\n", "err\n"), r);
         Assert.Equal(127, (await h.RunAsync(["no-such-program-kf"])).ExitCode);
         Assert.Equal("a=b\n", (await h.RunAsync(["echo", "a=b"])).Stdout);
+        // quick commands that ignore stdin, with and without stdin, many times (stdin/EOF races)
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.True((await h.RunAsync(["true"], i % 2 == 0 ? null : new string('x', 100000))).Ok);
+        }
+        Assert.Equal("", (await h.RunAsync(["cat"])).Stdout); // stdin is closed when none is given
     }
 
     /// <summary>The quoting helper must deliver any string unchanged through a real remote shell.</summary>

@@ -56,7 +56,7 @@ public sealed class SshdFixture : IAsyncLifetime
             PidFile {Dir}/sshd.pid
             AuthorizedKeysFile {Dir}/authorized_keys
             PermitRootLogin prohibit-password
-            PasswordAuthentication no
+            PasswordAuthentication yes
             KbdInteractiveAuthentication no
             UsePAM no
             StrictModes no
