@@ -34,7 +34,7 @@ public static class ConfigCommands
         {
             var text = ConfigResolver.ReadConfigFile(pr.GetValue(cfgFile));
             var flags = new InitFlags { KubernetesVersion = pr.GetValue(kv), ImageRepository = pr.GetValue(repo) };
-            var cfg = KubeadmConfigLoader.Load(text, pr.GetValue(cfgFile) ?? "flags", flags, NodeIdentity.Placeholder);
+            var cfg = KubeadmConfigLoader.Load(text, pr.GetValue(cfgFile) ?? "flags", flags, NodeIdentity.Detect());
             foreach (var image in ImageList.For(cfg))
             {
                 io.Out.WriteLine(image);

@@ -23,6 +23,8 @@ public static class ConfigResolver
         return File.ReadAllText(path);
     }
 
+    private static List<string>? NullIfEmpty(List<string> l) => l.Count == 0 ? null : l;
+
     public static Task<KubeadmConfig> ResolveInitAsync(InitFlagSet f, ParseResult pr, IHost host, CancellationToken ct)
     {
         var path = pr.GetValue(f.Config);
@@ -34,20 +36,20 @@ public static class ConfigResolver
             PodNetworkCidr = pr.GetValue(f.PodNetworkCidr),
             ServiceCidr = pr.GetValue(f.ServiceCidr),
             ServiceDnsDomain = pr.GetValue(f.ServiceDnsDomain),
-            ApiServerAdvertiseAddress = pr.GetValue(f.AdvertiseAddress),
-            ApiServerBindPort = pr.GetValue(f.BindPort),
-            ApiServerCertExtraSans = InitFlagSet.Split(pr.GetValue(f.CertExtraSans)),
+            ApiserverAdvertiseAddress = pr.GetValue(f.AdvertiseAddress),
+            ApiserverBindPort = pr.GetValue(f.BindPort),
+            ApiserverCertExtraSans = NullIfEmpty(InitFlagSet.Split(pr.GetValue(f.CertExtraSans))),
             ControlPlaneEndpoint = pr.GetValue(f.ControlPlaneEndpoint),
             NodeName = pr.GetValue(f.NodeName),
             CertDir = pr.GetValue(f.CertDir),
-            SkipPhases = InitFlagSet.Split(pr.GetValue(f.SkipPhases)),
-            IgnorePreflightErrors = InitFlagSet.Split(pr.GetValue(f.IgnorePreflightErrors)),
+            SkipPhases = NullIfEmpty(InitFlagSet.Split(pr.GetValue(f.SkipPhases))),
+            IgnorePreflightErrors = NullIfEmpty(InitFlagSet.Split(pr.GetValue(f.IgnorePreflightErrors))),
             CriSocket = pr.GetValue(f.CriSocket),
-            UploadCerts = pr.GetValue(f.UploadCerts),
+            UploadCerts = pr.GetValue(f.UploadCerts) ? true : null,
             CertificateKey = pr.GetValue(f.CertificateKey),
             Token = pr.GetValue(f.Token),
             TokenTtl = pr.GetValue(f.TokenTtl),
-            DryRun = pr.GetValue(f.DryRun),
+            DryRun = pr.GetValue(f.DryRun) ? true : null,
         };
         var node = NodeIdentity.Detect();
         return Task.FromResult(KubeadmConfigLoader.Load(text, path ?? "flags", flags, node));

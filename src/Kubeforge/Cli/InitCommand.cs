@@ -133,10 +133,6 @@ public static class InitCommand
         {
             DryRunReport.Print(io, dry);
         }
-        else if (selection is null)
-        {
-            io.Ui.Info("init", "Node files are in place. The cluster-side phases (wait-control-plane, upload-config, upload-certs, mark-control-plane, bootstrap-token, kubelet-finalize, addon) are not part of this build yet.");
-        }
         return 0;
     }
 }

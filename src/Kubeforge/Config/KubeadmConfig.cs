@@ -7,6 +7,9 @@ namespace Kubeforge.Config;
 /// v1beta4 lists both become an ordered list of these.</summary>
 public sealed record Arg(string Name, string Value);
 
+/// <summary>EnvVar is an extra environment variable of a control-plane component (v1beta4 extraEnvs).</summary>
+public sealed record EnvVar(string Name, string Value);
+
 /// <summary>HostPathMount is an extra volume of a control-plane component.</summary>
 public sealed record HostPathMount(string Name, string HostPath, string MountPath, bool ReadOnly, string? PathType);
 
@@ -32,6 +35,21 @@ public sealed class NodeRegistration
     public List<Arg> KubeletExtraArgs { get; set; } = [];
     public List<string> IgnorePreflightErrors { get; set; } = [];
     public string ImagePullPolicy { get; set; } = "IfNotPresent";
+
+    /// <summary>ImagePullSerial is v1beta4's nodeRegistration.imagePullSerial (default true).</summary>
+    public bool ImagePullSerial { get; set; } = true;
+}
+
+/// <summary>Timeouts are v1beta4's InitConfiguration.timeouts (v1beta3: only apiServer.timeoutForControlPlane).</summary>
+public sealed class Timeouts
+{
+    public TimeSpan ControlPlaneComponentHealthCheck { get; set; } = TimeSpan.FromMinutes(4);
+    public TimeSpan KubeletHealthCheck { get; set; } = TimeSpan.FromMinutes(4);
+    public TimeSpan KubernetesApiCall { get; set; } = TimeSpan.FromMinutes(1);
+    public TimeSpan EtcdApiCall { get; set; } = TimeSpan.FromMinutes(2);
+    public TimeSpan TlsBootstrap { get; set; } = TimeSpan.FromMinutes(5);
+    public TimeSpan Discovery { get; set; } = TimeSpan.FromMinutes(5);
+    public TimeSpan UpgradeManifests { get; set; } = TimeSpan.FromMinutes(5);
 }
 
 public sealed class ApiEndpoint
@@ -51,18 +69,29 @@ public sealed class InitConfiguration
 
     /// <summary>DryRun is v1beta4's dryRun (also set by --dry-run).</summary>
     public bool DryRun { get; set; }
+
+    /// <summary>Timeouts (v1beta4); ControlPlaneComponentHealthCheck mirrors ApiServer.TimeoutForControlPlane.</summary>
+    public Timeouts Timeouts { get; set; } = new();
+
+    /// <summary>PatchesDirectory is patches.directory (null: none).</summary>
+    public string? PatchesDirectory { get; set; }
+
+    /// <summary>UploadCerts is the --upload-certs flag (not a config field).</summary>
+    public bool UploadCerts { get; set; }
 }
 
 public sealed class ControlPlaneComponent
 {
     public List<Arg> ExtraArgs { get; set; } = [];
     public List<HostPathMount> ExtraVolumes { get; set; } = [];
+    public List<EnvVar> ExtraEnvs { get; set; } = [];
 }
 
 public sealed class ApiServerConfig
 {
     public List<Arg> ExtraArgs { get; set; } = [];
     public List<HostPathMount> ExtraVolumes { get; set; } = [];
+    public List<EnvVar> ExtraEnvs { get; set; } = [];
     public List<string> CertSans { get; set; } = [];
     public TimeSpan TimeoutForControlPlane { get; set; } = TimeSpan.FromMinutes(4);
 }
@@ -73,6 +102,7 @@ public sealed class LocalEtcd
     public string? ImageTag { get; set; }
     public string DataDir { get; set; } = "/var/lib/etcd";
     public List<Arg> ExtraArgs { get; set; } = [];
+    public List<EnvVar> ExtraEnvs { get; set; } = [];
     public List<string> ServerCertSans { get; set; } = [];
     public List<string> PeerCertSans { get; set; } = [];
 }
@@ -157,6 +187,9 @@ public sealed class KubeadmConfig
 
     /// <summary>FromFlagsOnly: no --config was given (kubeadm then gives the default token a description).</summary>
     public bool FromFlagsOnly { get; set; } = true;
+
+    /// <summary>Warnings found while loading (ignored documents, suspicious values); callers print them.</summary>
+    public List<string> Warnings { get; set; } = [];
 
     public string CertDir => Cluster.CertificatesDir;
     public string NodeName => Init.NodeRegistration.Name;

@@ -107,6 +107,26 @@ public sealed record VersionProfile
     /// <summary>CoreDnsMasterToleration: CoreDNS also tolerates node-role.kubernetes.io/master.</summary>
     public required bool CoreDnsMasterToleration { get; init; }
 
+    /// <summary>CoreDnsAntiAffinity: the CoreDNS Deployment prefers spreading its pods over hosts (PR #110593, v1.25).</summary>
+    public required bool CoreDnsAntiAffinity { get; init; }
+
+    /// <summary>CoreDnsNodesGetRule: ClusterRole system:coredns still grants get on nodes (removed by PR #117521, v1.28).</summary>
+    public required bool CoreDnsNodesGetRule { get; init; }
+
+    /// <summary>CoreDnsDropCapability is the capabilities.drop entry: "all" until PR #121384 (v1.29), then "ALL".</summary>
+    public required string CoreDnsDropCapability { get; init; }
+
+    /// <summary>CoreDnsNamedProbePorts: containerPorts 8080 liveness-probe / 8181 readiness-probe are declared and the
+    /// probes name them (PR #131587, v1.34); before, the probes use the port numbers.</summary>
+    public required bool CoreDnsNamedProbePorts { get; init; }
+
+    /// <summary>KubeProxyConfigShape is the zero-valued field set of a marshalled KubeProxyConfiguration:
+    /// "v1.22" (udpIdleTimeout, no logging) or "v1.31" (detectLocal, logging, nftables, bindAddressHardFail).</summary>
+    public required string KubeProxyConfigShape { get; init; }
+
+    /// <summary>BootstrapTokenLogCapitalized: "[bootstrap-token] Configured RBAC rules …" (newer) instead of "configured".</summary>
+    public required bool BootstrapTokenLogCapitalized { get; init; }
+
     /// <summary>EtcdLearnerJoin: a joining stacked etcd member is added as learner then promoted.</summary>
     public required bool EtcdLearnerJoin { get; init; }
 
@@ -125,6 +145,17 @@ public sealed record VersionProfile
 
     /// <summary>KubeletConfigFields is the set of zero-valued fields a marshalled KubeletConfiguration carries in this release.</summary>
     public required KubeletConfigShape KubeletConfigShape { get; init; }
+
+    /// <summary>ImagesCoreDnsBeforePause: `config images list` puts CoreDNS before pause and etcd (v1.29+);
+    /// older releases list pause, etcd, then CoreDNS last.</summary>
+    public required bool ImagesCoreDnsBeforePause { get; init; }
+
+    /// <summary>UploadedAuthorizationMode: the control-plane phase writes apiServer.extraArgs authorization-mode
+    /// back into the ClusterConfiguration, so the kubeadm-config ConfigMap carries it (map-era extraArgs, up to v1.29).</summary>
+    public required bool UploadedAuthorizationMode { get; init; }
+
+    /// <summary>InitDefaultsCriSocket is nodeRegistration.criSocket in `kubeadm config print init-defaults`.</summary>
+    public required string InitDefaultsCriSocket { get; init; }
 
     /// <summary>KubeletConfigMapName is the name of the kubelet configuration ConfigMap.</summary>
     public string KubeletConfigMapName => UnversionedKubeletConfigMap ? "kubelet-config" : $"kubelet-config-1.{Minor}";

@@ -118,6 +118,15 @@ public static class VersionTable
             // §12.1
             CoreDnsCacheBlock = m >= 34,
             CoreDnsMasterToleration = m <= 25,
+            // kubeadm dns/manifests.go history (PRs #110593, #117521, #121384, #131587)
+            CoreDnsAntiAffinity = m >= 25,
+            CoreDnsNodesGetRule = m <= 27,
+            CoreDnsDropCapability = m >= 29 ? "ALL" : "all",
+            CoreDnsNamedProbePorts = m >= 34,
+            // public config.conf dumps (v1.22-era and v1.31-era); boundary between them UNCONFIRMED
+            KubeProxyConfigShape = m <= 25 ? "v1.22" : "v1.31",
+            // UNCONFIRMED boundary: v1.22 logs show lower-case "configured RBAC rules"
+            BootstrapTokenLogCapitalized = m >= 23,
             // §1.2: EtcdLearnerMode beta (on) from v1.29
             EtcdLearnerJoin = m >= 29,
             // §3: ControlPlaneKubeletLocalMode beta (on) from v1.33
@@ -130,6 +139,14 @@ public static class VersionTable
                 ImageMaximumGcAge: m >= 29,
                 CrashLoopBackOff: m >= 32,
                 Logging: m <= 24 ? "empty" : m <= 29 ? "json" : "json+text"),
+            // research (config helper): real `config images list` output shows pause, etcd, coredns up to v1.28.14
+            // and coredns before pause from v1.29.3 on
+            ImagesCoreDnsBeforePause = m >= 29,
+            // manifests.go wrote authorization-mode into cfg.APIServer.ExtraArgs while extraArgs were maps
+            // (v1.22 ConfigMap dump, §10.1); []Arg internal form (1.30) sets it in the defaults only. Boundary UNCONFIRMED.
+            UploadedAuthorizationMode = m <= 29,
+            // v1.22/1.23 init-defaults print the dockershim socket constant (public dumps); 1.24+ containerd URL
+            InitDefaultsCriSocket = m <= 23 ? "/var/run/dockershim.sock" : "unix:///var/run/containerd/containerd.sock",
             EncryptionAlgorithms = m >= 34 ? ["RSA-2048", "RSA-3072", "RSA-4096", "ECDSA-P256", "ECDSA-P384"]
                 : m >= 31 ? ["RSA-2048", "RSA-3072", "RSA-4096", "ECDSA-P256"]
                 : ["RSA-2048", "ECDSA-P256"],

@@ -22,7 +22,7 @@ public static class GoYamlWriter
                 WriteSeq(sb, s, 0);
                 break;
             default:
-                sb.Append(InlineValue(root, 0)).Append('\n');
+                sb.Append(InlineValue(root, 0, 0)).Append('\n');
                 break;
         }
         return sb.ToString();
@@ -105,12 +105,15 @@ public static class GoYamlWriter
                 sb.Append(' ', indent);
             }
             first = false;
-            sb.Append(ScalarText(key, indent, isKey: true)).Append(':');
-            WriteValueAfterKey(sb, value, indent);
+            var keyText = ScalarText(key, indent, isKey: true, column: indent);
+            sb.Append(keyText).Append(':');
+            WriteValueAfterKey(sb, value, indent, indent + RuneCount(keyText) + 2);
         }
     }
 
-    private static void WriteValueAfterKey(StringBuilder sb, YNode value, int indent)
+    private static int RuneCount(string s) => s.EnumerateRunes().Count();
+
+    private static void WriteValueAfterKey(StringBuilder sb, YNode value, int indent, int column)
     {
         switch (value)
         {
@@ -123,7 +126,7 @@ public static class GoYamlWriter
                 WriteSeq(sb, vs, indent);
                 break;
             default:
-                sb.Append(' ').Append(InlineValue(value, indent + 2)).Append('\n');
+                sb.Append(' ').Append(InlineValue(value, indent + 2, column)).Append('\n');
                 break;
         }
     }
@@ -150,22 +153,27 @@ public static class GoYamlWriter
                     WriteSeq(sb, iseq, indent + 2, firstInline: true);
                     break;
                 default:
-                    sb.Append(' ').Append(InlineValue(item, indent + 2)).Append('\n');
+                    sb.Append(' ').Append(InlineValue(item, indent + 2, indent + 2)).Append('\n');
                     break;
             }
         }
     }
 
-    private static string InlineValue(YNode node, int blockIndent) => node switch
+    // column: where the scalar starts on its line (yaml.v2 folds long values with spaces past column 80).
+    private static string InlineValue(YNode node, int blockIndent, int column) => node switch
     {
         YMap => "{}",
         YSeq => "[]",
-        YScalar { Kind: ScalarKind.String } s => ScalarText(s.Text, blockIndent, isKey: false),
+        YScalar { Kind: ScalarKind.String } s => ScalarText(s.Text, blockIndent, isKey: false, column),
         YScalar s => s.Text,
         _ => throw new InvalidOperationException("unknown node"),
     };
 
-    private static string ScalarText(string s, int blockIndent, bool isKey)
+    /// <summary>BestWidth is yaml.v2's line width: sigs.k8s.io/yaml never calls FutureLineWrap, so plain and
+    /// quoted values (not keys, not literal blocks) are folded at a space once the line passes 80 columns.</summary>
+    private const int BestWidth = 80;
+
+    private static string ScalarText(string s, int blockIndent, bool isKey, int column)
     {
         if (s.Length == 0)
         {
@@ -179,17 +187,91 @@ public static class GoYamlWriter
         }
         if (!resolvesToString || s.Contains('\n'))
         {
-            return DoubleQuoted(s);
+            return DoubleQuoted(s, blockIndent, column, allowBreaks: !isKey);
         }
         if (a.PlainAllowed)
         {
-            return s;
+            return Plain(s, blockIndent, column, allowBreaks: !isKey);
         }
         if (a.SingleAllowed)
         {
-            return "'" + s.Replace("'", "''", StringComparison.Ordinal) + "'";
+            return SingleQuoted(s, blockIndent, column, allowBreaks: !isKey);
         }
-        return DoubleQuoted(s);
+        return DoubleQuoted(s, blockIndent, column, allowBreaks: !isKey);
+    }
+
+    // libyaml's yaml_emitter_write_plain_scalar (no line breaks reach here).
+    private static string Plain(string s, int indent, int column, bool allowBreaks)
+    {
+        var r = s.EnumerateRunes().ToArray();
+        var sb = new StringBuilder();
+        var spaces = false;
+        for (var i = 0; i < r.Length; i++)
+        {
+            if (r[i].Value == ' ')
+            {
+                if (allowBreaks && !spaces && column > BestWidth && !(i + 1 < r.Length && r[i + 1].Value == ' '))
+                {
+                    column = Break(sb, indent);
+                }
+                else
+                {
+                    sb.Append(' ');
+                    column++;
+                }
+                spaces = true;
+            }
+            else
+            {
+                sb.Append(r[i].ToString());
+                column++;
+                spaces = false;
+            }
+        }
+        return sb.ToString();
+    }
+
+    // libyaml's yaml_emitter_write_single_quoted_scalar (single quoting is never chosen for text with breaks).
+    private static string SingleQuoted(string s, int indent, int column, bool allowBreaks)
+    {
+        var r = s.EnumerateRunes().ToArray();
+        var sb = new StringBuilder("'");
+        column++;
+        var spaces = false;
+        for (var i = 0; i < r.Length; i++)
+        {
+            if (r[i].Value == ' ')
+            {
+                if (allowBreaks && !spaces && column > BestWidth && i > 0 && i < r.Length - 1 && r[i + 1].Value != ' ')
+                {
+                    column = Break(sb, indent);
+                }
+                else
+                {
+                    sb.Append(' ');
+                    column++;
+                }
+                spaces = true;
+            }
+            else
+            {
+                if (r[i].Value == '\'')
+                {
+                    sb.Append('\'');
+                    column++;
+                }
+                sb.Append(r[i].ToString());
+                column++;
+                spaces = false;
+            }
+        }
+        return sb.Append('\'').ToString();
+    }
+
+    private static int Break(StringBuilder sb, int indent)
+    {
+        sb.Append('\n').Append(' ', indent);
+        return indent;
     }
 
     private readonly record struct Analysis(bool PlainAllowed, bool SingleAllowed, bool BlockAllowed);
@@ -333,9 +415,11 @@ public static class GoYamlWriter
 
     private static bool IsBlankOrBreak(int c) => c is ' ' or '\t' or '\n' or '\r' or 0x85 or 0x2028 or 0x2029;
 
+    // yaml.v2's is_printable: LF, ASCII 0x20-0x7E, U+00A0-U+D7FF, U+E000-U+FFFD without the BOM. Unlike
+    // libyaml it rejects NEL (U+0085) and everything above U+FFFF, so those strings are double-quoted and
+    // such characters escaped (an emoji becomes \U0001F600).
     private static bool IsPrintable(int c) =>
-        c == 0x0A || (c >= 0x20 && c <= 0x7E) || c == 0x85 || (c >= 0xA0 && c <= 0xD7FF) ||
-        (c >= 0xE000 && c <= 0xFFFD && c != 0xFEFF) || (c >= 0x10000 && c <= 0x10FFFF);
+        c == 0x0A || (c >= 0x20 && c <= 0x7E) || (c >= 0xA0 && c <= 0xD7FF) || (c >= 0xE000 && c <= 0xFFFD && c != 0xFEFF);
 
     private static string Literal(string s, int indent)
     {
@@ -364,12 +448,40 @@ public static class GoYamlWriter
         return sb.ToString();
     }
 
-    private static string DoubleQuoted(string s)
+    // libyaml's yaml_emitter_write_double_quoted_scalar: non-printable characters, breaks, '"' and '\' are
+    // escaped (printable ones such as U+00A0 are written as they are).
+    private static string DoubleQuoted(string s, int indent, int column, bool allowBreaks)
     {
+        var runes = s.EnumerateRunes().ToArray();
         var sb = new StringBuilder("\"");
-        foreach (var r in s.EnumerateRunes())
+        column++;
+        var spaces = false;
+        for (var i = 0; i < runes.Length; i++)
         {
+            var r = runes[i];
             var c = r.Value;
+            var escape = !IsPrintable(c) || c == 0xFEFF || c is '\n' or '\r' or 0x85 or 0x2028 or 0x2029 or '"' or '\\';
+            if (!escape)
+            {
+                if (c == ' ' && allowBreaks && !spaces && column > BestWidth && i > 0 && i < runes.Length - 1)
+                {
+                    column = Break(sb, indent);
+                    if (runes[i + 1].Value == ' ')
+                    {
+                        sb.Append('\\');
+                        column++;
+                    }
+                }
+                else
+                {
+                    sb.Append(r.ToString());
+                    column++;
+                }
+                spaces = c == ' ';
+                continue;
+            }
+            spaces = false;
+            var before = sb.Length;
             switch (c)
             {
                 case 0: sb.Append("\\0"); break;
@@ -384,22 +496,15 @@ public static class GoYamlWriter
                 case '"': sb.Append("\\\""); break;
                 case '\\': sb.Append("\\\\"); break;
                 case 0x85: sb.Append("\\N"); break;
-                case 0xA0: sb.Append("\\_"); break;
                 case 0x2028: sb.Append("\\L"); break;
                 case 0x2029: sb.Append("\\P"); break;
                 default:
-                    if (!IsPrintable(c))
-                    {
-                        sb.Append(c <= 0xFF ? "\\x" + c.ToString("X2", CultureInfo.InvariantCulture)
-                            : c <= 0xFFFF ? "\\u" + c.ToString("X4", CultureInfo.InvariantCulture)
-                            : "\\U" + c.ToString("X8", CultureInfo.InvariantCulture));
-                    }
-                    else
-                    {
-                        sb.Append(r.ToString());
-                    }
+                    sb.Append(c <= 0xFF ? "\\x" + c.ToString("X2", CultureInfo.InvariantCulture)
+                        : c <= 0xFFFF ? "\\u" + c.ToString("X4", CultureInfo.InvariantCulture)
+                        : "\\U" + c.ToString("X8", CultureInfo.InvariantCulture));
                     break;
             }
+            column += sb.Length - before;
         }
         return sb.Append('"').ToString();
     }
