@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# lab.sh: N throwaway Debian hosts on this machine for trying Kubeforge over SSH.
+#   lab.sh up N     build the base once, boot hosts h1..hN (systemd-nspawn -b, one netns each, bridge kflab0)
+#   lab.sh down     stop every host by PID, remove overlays, bridge and state
+#   lab.sh status   list hosts, PIDs and whether sshd answers
+# Host hI has address 10.98.0.(10+I), user root and user kf (sudo NOPASSWD) with the lab key
+# tests/lab/.state/id_ed25519. Host h2 (when N>=2) makes kf's sudo ask for the password in .state/sudo-password.
+# Mode: KFLAB_MODE=nspawn (default) or netns (plain network namespaces running only sshd; shares the filesystem).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "$0")" && pwd)"
+STATE="$HERE/.state"
+BASE="${KFLAB_BASE:-/var/cache/kubeforge-lab/base}"
+RUNDIR="${KFLAB_RUNDIR:-/var/lib/kubeforge-lab}"
+BR=kflab0
+NET=10.98.0
+MODE="${KFLAB_MODE:-nspawn}"
+SUDOPW_HOST="${KFLAB_SUDOPW_HOST:-2}"
+
+die() { echo "lab.sh: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "run as root (it creates namespaces, mounts and a bridge)"
+
+need_tools() {
+  local missing=()
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
+  command -v systemd-nspawn >/dev/null || missing+=(systemd-container)
+  command -v ip >/dev/null || missing+=(iproute2)
+  command -v ssh-keygen >/dev/null || missing+=(openssh-client)
+  if [ "$MODE" = netns ]; then command -v /usr/sbin/sshd >/dev/null || missing+=(openssh-server); fi
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+lab_key() {
+  mkdir -p "$STATE"; chmod 700 "$STATE"
+  [ -f "$STATE/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C kubeforge-lab -f "$STATE/id_ed25519"
+  [ -f "$STATE/sudo-password" ] || { head -c 12 /dev/urandom | base64 | tr -d '/+=' > "$STATE/sudo-password"; chmod 600 "$STATE/sudo-password"; }
+}
+
+build_base() {
+  if [ -f "$BASE/.kubeforge-lab-ready" ]; then return; fi
+  echo "building base root filesystem in $BASE (once, about a minute)"
+  rm -rf "$BASE.tmp"; mkdir -p "$(dirname "$BASE")"
+  debootstrap --variant=minbase \
+    --include=systemd,systemd-sysv,dbus,openssh-server,iproute2,sudo,python3-minimal \
+    bookworm "$BASE.tmp" http://deb.debian.org/debian >"$(dirname "$BASE")/debootstrap.log" 2>&1 \
+    || die "debootstrap failed, see $(dirname "$BASE")/debootstrap.log"
+  chroot "$BASE.tmp" useradd -m -s /bin/bash -G sudo kf
+  rm -f "$BASE.tmp"/etc/ssh/ssh_host_*          # every host makes its own keys
+  echo 'kf ALL=(ALL) NOPASSWD: ALL' > "$BASE.tmp/etc/sudoers.d/kf"; chmod 440 "$BASE.tmp/etc/sudoers.d/kf"
+  ln -sf /dev/null "$BASE.tmp/etc/systemd/system/systemd-networkd-wait-online.service"
+  touch "$BASE.tmp/.kubeforge-lab-ready"
+  mv "$BASE.tmp" "$BASE"
+}
+
+bridge_up() {
+  ip link show "$BR" >/dev/null 2>&1 || { ip link add "$BR" type bridge; ip addr add "$NET.1/24" dev "$BR"; }
+  ip link set "$BR" up
+}
+
+# prepare_root DIR I: per-host identity in a host root (keys, hostname, sudo mode).
+prepare_root() {
+  local root=$1 i=$2 pub; pub="$(cat "$STATE/id_ed25519.pub")"
+  echo "h$i" > "$root/etc/hostname"
+  echo '127.0.0.1 localhost' > "$root/etc/hosts"
+  for j in $(seq 1 "$LAB_N"); do echo "$NET.$((10 + j)) h$j" >> "$root/etc/hosts"; done
+  : > "$root/etc/resolv.conf"   # no DNS in the lab: fail fast instead of waiting on unreachable servers
+  ssh-keygen -q -A -f "$root"
+  for home in root home/kf; do
+    mkdir -p "$root/$home/.ssh"; echo "$pub" > "$root/$home/.ssh/authorized_keys"; chmod 700 "$root/$home/.ssh"; chmod 600 "$root/$home/.ssh/authorized_keys"
+  done
+  chroot "$root" chown -R kf:kf /home/kf/.ssh
+  if [ "$i" = "$SUDOPW_HOST" ]; then
+    echo 'kf ALL=(ALL) ALL' > "$root/etc/sudoers.d/kf"
+    echo "kf:$(cat "$STATE/sudo-password")" | chroot "$root" chpasswd
+  fi
+}
+
+wait_ssh() {
+  local addr=$1 t=0
+  until timeout 1 bash -c "exec 3<>/dev/tcp/$addr/22" 2>/dev/null; do
+    t=$((t + 1)); [ $t -lt 90 ] || return 1; sleep 1
+  done
+}
+
+up_nspawn() {
+  local i=$1 name="h$i" addr="$NET.$((10 + i))" d="$RUNDIR/h$i"
+  mkdir -p "$d/upper" "$d/work" "$d/root"
+  mountpoint -q "$d/root" || mount -t overlay overlay -o "lowerdir=$BASE,upperdir=$d/upper,workdir=$d/work" "$d/root"
+  prepare_root "$d/root" "$i"
+  setsid systemd-nspawn -q -D "$d/root" --register=no --keep-unit --resolv-conf=off -b --network-bridge="$BR" -M "$name" \
+    </dev/null >"$STATE/$name.log" 2>&1 &
+  local pid=$!; echo "$pid" > "$STATE/$name.pid"
+  local init="" t=0
+  while [ -z "$init" ]; do
+    init="$(cat /proc/"$pid"/task/*/children 2>/dev/null | awk '{print $1}' | head -1)"
+    t=$((t + 1)); [ $t -lt 600 ] || die "$name: nspawn (pid $pid) did not start, see $STATE/$name.log"; sleep 0.1
+  done
+  t=0; until nsenter -t "$init" -n ip link show host0 >/dev/null 2>&1; do t=$((t+1)); [ $t -lt 600 ] || die "$name: no host0"; sleep 0.1; done
+  nsenter -t "$init" -n ip addr add "$addr/24" dev host0
+  nsenter -t "$init" -n ip link set host0 up
+  nsenter -t "$init" -n ip route add default via "$NET.1" 2>/dev/null || true
+  echo "$addr" > "$STATE/$name.addr"
+}
+
+up_netns() {
+  local i=$1 name="h$i" addr="$NET.$((10 + i))" d="$RUNDIR/h$i" ns="kflab-h$i"
+  mkdir -p "$d"
+  ip netns add "$ns"
+  ip link add "kfv$i" type veth peer name eth0 netns "$ns"
+  ip link set "kfv$i" master "$BR" up
+  ip netns exec "$ns" ip addr add "$addr/24" dev eth0
+  ip netns exec "$ns" ip link set eth0 up; ip netns exec "$ns" ip link set lo up
+  ssh-keygen -q -t ed25519 -N '' -f "$d/host_ed25519"
+  cat "$STATE/id_ed25519.pub" > "$d/authorized_keys"; chmod 600 "$d/authorized_keys"
+  mkdir -p /run/sshd
+  ip netns exec "$ns" /usr/sbin/sshd -f /dev/null -h "$d/host_ed25519" -o PidFile="$d/sshd.pid" \
+    -o AuthorizedKeysFile="$d/authorized_keys" -o PermitRootLogin=prohibit-password -o StrictModes=no \
+    -o ListenAddress="$addr"
+  sleep 0.3; cat "$d/sshd.pid" > "$STATE/$name.pid"
+  echo "$addr" > "$STATE/$name.addr"
+}
+
+cmd_up() {
+  local n=${1:-1}; [[ "$n" =~ ^[1-9][0-9]?$ ]] || die "usage: lab.sh up N (1..99)"
+  need_tools; lab_key; LAB_N=$n
+  if [ "$MODE" = nspawn ]; then build_base; fi
+  bridge_up; echo "$MODE" > "$STATE/mode"
+  local start=$SECONDS
+  for i in $(seq 1 "$n"); do
+    [ -f "$STATE/h$i.pid" ] && kill -0 "$(cat "$STATE/h$i.pid")" 2>/dev/null && continue
+    "up_$MODE" "$i"
+  done
+  for i in $(seq 1 "$n"); do
+    wait_ssh "$(cat "$STATE/h$i.addr")" || die "h$i: sshd did not answer in 90 s, see $STATE/h$i.log"
+  done
+  # known_hosts for the lab, so Kubeforge can check host keys without --accept-new-host-keys
+  : > "$STATE/known_hosts"
+  for i in $(seq 1 "$n"); do ssh-keyscan -T 5 -t ed25519 "$(cat "$STATE/h$i.addr")" 2>/dev/null >> "$STATE/known_hosts" || true; done
+  echo "lab up: $n host(s) in $((SECONDS - start)) s; key $STATE/id_ed25519, known_hosts $STATE/known_hosts"
+  cmd_status
+}
+
+cmd_down() {
+  local mode; mode="$(cat "$STATE/mode" 2>/dev/null || echo "$MODE")"
+  for pf in "$STATE"/h*.pid; do
+    [ -f "$pf" ] || continue
+    local pid; pid="$(cat "$pf")"
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid"
+      for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -0 "$pid" 2>/dev/null && { echo "pid $pid did not stop in 30 s, sending SIGKILL"; kill -KILL "$pid"; sleep 0.5; }
+    fi
+    rm -f "$pf"
+  done
+  for d in "$RUNDIR"/h*; do
+    [ -d "$d" ] || continue
+    mountpoint -q "$d/root" 2>/dev/null && umount "$d/root"
+    rm -rf "$d"
+  done
+  for ns in $(ip netns list 2>/dev/null | awk '/^kflab-/{print $1}'); do ip netns del "$ns"; done
+  ip link show "$BR" >/dev/null 2>&1 && ip link del "$BR"
+  rm -f "$STATE"/h*.addr "$STATE"/h*.log "$STATE/mode" "$STATE/known_hosts"
+  echo "lab down"
+}
+
+cmd_status() {
+  local any=0
+  for af in "$STATE"/h*.addr; do
+    [ -f "$af" ] || continue; any=1
+    local name; name="$(basename "$af" .addr)"; local addr; addr="$(cat "$af")"; local pid; pid="$(cat "$STATE/$name.pid" 2>/dev/null || echo -)"
+    local alive=stopped; kill -0 "$pid" 2>/dev/null && alive=running
+    local ssh=no; timeout 1 bash -c "exec 3<>/dev/tcp/$addr/22" 2>/dev/null && ssh=yes
+    local sudo=nopasswd; [ "${name#h}" = "$SUDOPW_HOST" ] && sudo=password
+    [ "$(cat "$STATE/mode" 2>/dev/null)" = netns ] && sudo="n/a (netns mode: root only)"
+    printf '%-4s %-12s pid %-8s %-8s sshd:%-4s kf-sudo:%s\n' "$name" "$addr" "$pid" "$alive" "$ssh" "$sudo"
+  done
+  [ $any = 1 ] || echo "no lab hosts"
+}
+
+case "${1:-}" in
+  up) cmd_up "${2:-1}" ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  base) need_tools; lab_key; build_base ;;
+  *) echo "usage: $0 up N | down | status" >&2; exit 2 ;;
+esac
