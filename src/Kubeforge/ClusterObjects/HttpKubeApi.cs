@@ -1,35 +1,75 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
-using k8s;
 
 namespace Kubeforge.ClusterObjects;
 
-/// <summary>HttpKubeApi is the real API port: KubernetesClient builds the authenticated HTTPS client from a
-/// kubeconfig (client certificates, tokens, CA trust), and the calls are generic JSON REST.</summary>
+/// <summary>HttpKubeApi is the real API port: an HTTPS client built from a kubeconfig (embedded client
+/// certificate and key, bearer token, cluster CA as the only trust root) and generic JSON REST calls.
+/// Why not KubernetesClient: Kubeforge only needs generic REST on a handful of resources; the client library's
+/// thousands of generated models made the NativeAOT binary several times larger and its start-up slower,
+/// and it could not send JsonObject bodies under AOT anyway. The test suite still checks that the official
+/// client (KubernetesClient.Aot) works against the same test API server.</summary>
 public sealed class HttpKubeApi : IKubeApi, IDisposable
 {
-    private readonly Kubernetes _client;
+    private readonly HttpClient _http;
     private readonly Uri _base;
+    private readonly string? _token;
 
-    private HttpKubeApi(Kubernetes client)
+    private HttpKubeApi(HttpClient http, Uri baseUri, string? token)
     {
-        _client = client;
-        _base = client.BaseUri;
+        _http = http;
+        _base = baseUri;
+        _token = token;
     }
 
-    /// <summary>FromKubeConfig builds the port from kubeconfig bytes (e.g. admin.conf).</summary>
-    public static HttpKubeApi FromKubeConfig(byte[] kubeconfig, TimeSpan? timeout = null)
+    /// <summary>FromKubeConfig builds the port from kubeconfig bytes (e.g. admin.conf): the current context's
+    /// cluster and user; credentials must be embedded (certificate/key data or a token).</summary>
+    public static HttpKubeApi FromKubeConfig(byte[] kubeconfig, TimeSpan? timeout = null, string source = "kubeconfig")
     {
-        using var ms = new MemoryStream(kubeconfig);
-        var cfg = KubernetesClientConfiguration.BuildConfigFromConfigFile(ms);
-        cfg.HttpClientTimeout = timeout ?? TimeSpan.FromSeconds(30);
-        return new HttpKubeApi(new Kubernetes(cfg));
+        var view = KubeConfig.KubeConfigFile.Read(kubeconfig, source);
+        if (string.IsNullOrEmpty(view.Server) || !Uri.TryCreate(view.Server, UriKind.Absolute, out var server))
+        {
+            throw new Phases.UserError($"{source}: the cluster has no valid server URL; regenerate the file (kubeforge init phase kubeconfig)");
+        }
+        var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
+        var ca = view.CaPem is null ? null : Pki.Pem.LoadCert(view.CaPem, source + " certificate-authority-data");
+        var insecure = view.Cluster.Str("insecure-skip-tls-verify") == "true";
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, errors) =>
+        {
+            if (insecure)
+            {
+                return true;
+            }
+            if (cert is null || ca is null)
+            {
+                return errors == System.Net.Security.SslPolicyErrors.None;
+            }
+            using var chain = new System.Security.Cryptography.X509Certificates.X509Chain();
+            chain.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(ca);
+            chain.ChainPolicy.RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck;
+            using var leaf = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(cert.GetRawCertData());
+            return chain.Build(leaf) && (errors & System.Net.Security.SslPolicyErrors.RemoteCertificateNameMismatch) == 0;
+        };
+        if (view.ClientCertPem is not null && view.ClientKeyPem is not null)
+        {
+            var pair = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(view.ClientCertPem, view.ClientKeyPem);
+            // export/import so the key is usable by the TLS stack on every platform
+            var pfx = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(pair.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12), null);
+            handler.SslOptions.ClientCertificates = new System.Security.Cryptography.X509Certificates.X509CertificateCollection { pfx };
+        }
+        else if (view.User.Str("client-certificate") is { } file)
+        {
+            throw new Phases.UserError($"{source}: user \"{view.UserName}\" refers to the file {file}; only kubeconfigs with embedded credentials are supported here");
+        }
+        var http = new HttpClient(handler) { Timeout = timeout ?? TimeSpan.FromSeconds(30) };
+        return new HttpKubeApi(http, server, view.User.Str("token"));
     }
 
     public Uri BaseUri => _base;
 
-    public void Dispose() => _client.Dispose();
+    public void Dispose() => _http.Dispose();
 
     public async Task<JsonObject?> GetAsync(ApiResource r, string? ns, string name, CancellationToken ct = default)
     {
@@ -94,13 +134,13 @@ public sealed class HttpKubeApi : IKubeApi, IDisposable
             req.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(contentType!);
         }
         req.Headers.Accept.ParseAdd("application/json");
-        if (_client.Credentials is { } creds)
+        if (_token is not null)
         {
-            await creds.ProcessHttpRequestAsync(req, ct).ConfigureAwait(false);
+            req.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _token);
         }
         try
         {
-            using var resp = await _client.HttpClient.SendAsync(req, ct).ConfigureAwait(false);
+            using var resp = await _http.SendAsync(req, ct).ConfigureAwait(false);
             return ((int)resp.StatusCode, await resp.Content.ReadAsStringAsync(ct).ConfigureAwait(false));
         }
         catch (HttpRequestException e)
