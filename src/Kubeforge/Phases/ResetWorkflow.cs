@@ -67,7 +67,7 @@ public static class ResetWorkflow
     public static async Task<VersionProfile> DetectProfileAsync(IHost host, CancellationToken ct)
     {
         var text = await host.ReadTextAsync(NodePaths.Manifest("kube-apiserver"), ct).ConfigureAwait(false);
-        var image = text?.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("image:", StringComparison.Ordinal));
+        var image = text?.Split('\n').Select(l => l.Trim().TrimStart('-', ' ')).FirstOrDefault(l => l.StartsWith("image:", StringComparison.Ordinal));
         var tag = image is null ? null : image[(image.LastIndexOf(':') + 1)..].Trim();
         return KubeVersion.TryParse(tag, out var v) && VersionTable.TryGet(v, out var p) ? p : VersionTable.Newest;
     }
