@@ -126,7 +126,20 @@ public static class ResetPhases
             ctx.Ui.Info(Ph, "This is the only remaining etcd member in the etcd cluster, skipping its removal");
             return;
         }
-        var left = await etcd.RemoveAsync(self.Id, ct).ConfigureAwait(false);
+        IReadOnlyList<EtcdMember> left;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                left = await etcd.RemoveAsync(self.Id, ct).ConfigureAwait(false);
+                break;
+            }
+            catch (UserError e) when (attempt < 8 && e.Message.Contains("unhealthy cluster", StringComparison.Ordinal))
+            {
+                // etcd refuses reconfiguration until its peers have been connected for a while (as kubeadm, retry)
+                await Task.Delay(TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
+            }
+        }
         ctx.Ui.Info(Ph, $"Removed etcd member \"{self.Name}\" ({string.Join(',', self.PeerUrls)}); {left.Count} member(s) remain");
     }
 
