@@ -67,6 +67,7 @@ public static class App
         root.Subcommands.Add(InitCommand.Build(io));
         root.Subcommands.Add(CertsCommand.Build(io));
         root.Subcommands.Add(TokenCommand.Build(io));
+        root.Subcommands.Add(ResetCommand.Build(io));
         root.Subcommands.Add(UpCommand.Build(io));
         return root;
     }
@@ -75,6 +76,9 @@ public static class App
 /// <summary>CliEnvironment carries what the CLI takes from the process (so tests can replace it).</summary>
 public sealed record CliEnvironment(TimeProvider Time, Func<string?, Hosts.IHost> HostFactory)
 {
+    /// <summary>ReadLine reads one line of the operator's input (null at end of input), e.g. reset's confirmation.</summary>
+    public Func<string?> ReadLine { get; init; } = Console.ReadLine;
+
     public static CliEnvironment Default { get; } = new(TimeProvider.System, rootfs => new Hosts.LocalHost(rootfs));
 }
 

@@ -73,4 +73,60 @@ public static class HostExtensions
         await host.WriteFileAsync(path, content, mode, dirMode, ct).ConfigureAwait(false);
         return true;
     }
+
+    /// <summary>CopyTreeAsync copies a file or a directory tree (contents, file and directory modes) to another path on the
+    /// same host; the source is left in place. It returns the number of files copied.</summary>
+    public static async Task<int> CopyTreeAsync(this IHost host, string from, string to, CancellationToken ct = default)
+    {
+        var st = await host.StatAsync(from, ct).ConfigureAwait(false);
+        if (!st.Exists)
+        {
+            return 0;
+        }
+        if (!st.IsDirectory)
+        {
+            var bytes = await host.ReadFileAsync(from, ct).ConfigureAwait(false) ?? [];
+            await host.WriteFileAsync(to, bytes, st.Mode & 0xFFF, FileModes.Dir, ct).ConfigureAwait(false);
+            return 1;
+        }
+        await host.CreateDirectoryAsync(to, st.Mode & 0xFFF, ct).ConfigureAwait(false);
+        var n = 0;
+        foreach (var name in await host.ListAsync(from, ct).ConfigureAwait(false))
+        {
+            n += await host.CopyTreeAsync(NodePaths.Join(from, name), NodePaths.Join(to, name), ct).ConfigureAwait(false);
+        }
+        return n;
+    }
+
+    /// <summary>CountFilesAsync counts the files (not directories) below a path (0 when absent).</summary>
+    public static async Task<int> CountFilesAsync(this IHost host, string path, CancellationToken ct = default)
+    {
+        var st = await host.StatAsync(path, ct).ConfigureAwait(false);
+        if (!st.Exists)
+        {
+            return 0;
+        }
+        if (!st.IsDirectory)
+        {
+            return 1;
+        }
+        var n = 0;
+        foreach (var name in await host.ListAsync(path, ct).ConfigureAwait(false))
+        {
+            n += await host.CountFilesAsync(NodePaths.Join(path, name), ct).ConfigureAwait(false);
+        }
+        return n;
+    }
+
+    /// <summary>CleanDirAsync deletes everything inside a directory but keeps the directory (kubeadm's CleanDir); it returns
+    /// the number of entries removed (0 when the directory is absent or empty).</summary>
+    public static async Task<int> CleanDirAsync(this IHost host, string dir, CancellationToken ct = default)
+    {
+        var names = await host.ListAsync(dir, ct).ConfigureAwait(false);
+        foreach (var name in names)
+        {
+            await host.DeleteAsync(NodePaths.Join(dir, name), ct).ConfigureAwait(false);
+        }
+        return names.Count;
+    }
 }

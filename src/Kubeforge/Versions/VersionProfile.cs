@@ -61,6 +61,10 @@ public sealed record VersionProfile
     /// <summary>SuperAdminConf: init writes super-admin.conf and admin.conf uses kubeadm:cluster-admins.</summary>
     public required bool SuperAdminConf { get; init; }
 
+    /// <summary>ResetLegacyCleanup: reset's cleanup-node also empties the "stateful directories" (/var/lib/dockershim,
+    /// /var/run/kubernetes, /var/lib/cni) and prints the older CNI/iptables notes instead of the link to the docs.</summary>
+    public bool ResetLegacyCleanup { get; init; }
+
     /// <summary>AdminGroup is the O of admin.conf and apiserver-kubelet-client.</summary>
     public required string AdminGroup { get; init; }
 

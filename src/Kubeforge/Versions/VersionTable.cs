@@ -87,6 +87,8 @@ public static class VersionTable
             UnversionedKubeletConfigMap = m >= 24,
             // §3, §2.1: super-admin.conf and kubeadm:cluster-admins from v1.29
             SuperAdminConf = m >= 29,
+            // reset: stateful dirs and the old notes up to v1.26 (boundary UNCONFIRMED; v1.24 logs show the old layout)
+            ResetLegacyCleanup = m <= 26,
             AdminGroup = m >= 29 ? "kubeadm:cluster-admins" : "system:masters",
             EtcdClientOrganization = m >= 29 ? null : "system:masters",
             // §4.2/4.3: --port=0 removed in v1.23
