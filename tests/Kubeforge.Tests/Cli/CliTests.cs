@@ -2,6 +2,18 @@ using Kubeforge.Cli;
 
 namespace Kubeforge.Tests.Cli;
 
+/// <summary>CliRun runs the whole CLI in-process and captures its output and exit code.</summary>
+public static class CliRun
+{
+    public static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        var code = App.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+}
+
 /// <summary>CliTests run the whole command line in-process and check output and exit codes.</summary>
 public sealed class CliTests : IDisposable
 {
@@ -9,13 +21,7 @@ public sealed class CliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = App.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRun.Run(args);
 
     [Fact]
     public void VersionPrintsSupportedRange()
@@ -155,13 +161,7 @@ public sealed class CertsCliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = App.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRun.Run(args);
 
     [Fact]
     public void CheckExpirationAndRenewWorkOnARootfs()
