@@ -50,6 +50,10 @@ public static class ConfigResolver
             Token = pr.GetValue(f.Token),
             TokenTtl = pr.GetValue(f.TokenTtl),
             DryRun = pr.GetValue(f.DryRun) ? true : null,
+            Cni = pr.GetValue(f.Cni),
+            CniBackend = pr.GetValue(f.CniBackend),
+            CniIface = pr.GetValue(f.CniIface),
+            CniImageRepository = pr.GetValue(f.CniImageRepository),
         };
         var node = NodeIdentity.Detect();
         return Task.FromResult(KubeadmConfigLoader.Load(text, path ?? "flags", flags, node));

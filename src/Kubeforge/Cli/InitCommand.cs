@@ -30,12 +30,16 @@ public sealed class InitFlagSet
     public Option<string?> CertificateKey { get; } = new("--certificate-key") { Description = "Key used to encrypt the control-plane certificates in the kubeadm-certs Secret (64 hex characters)" };
     public Option<string?> Token { get; } = new("--token") { Description = "The bootstrap token to use (format [a-z0-9]{6}.[a-z0-9]{16})" };
     public Option<string?> TokenTtl { get; } = new("--token-ttl") { Description = "How long the bootstrap token is valid (e.g. 24h0m0s; 0 = never expires)" };
+    public Option<string?> Cni { get; } = new("--cni") { Description = "Pod network addon to install: none (default) or flannel (needs --pod-network-cidr; beyond kubeadm)" };
+    public Option<string?> CniBackend { get; } = new("--cni-backend") { Description = "Flannel backend: vxlan (default) or host-gw (all nodes on one L2 network)" };
+    public Option<string?> CniIface { get; } = new("--cni-iface") { Description = "Node interface flannel uses between nodes (default: the default-route interface)" };
+    public Option<string?> CniImageRepository { get; } = new("--cni-image-repository") { Description = "Registry/organisation to pull the CNI images from instead of the release's (e.g. registry.example.com/flannel)" };
 
     public IEnumerable<Option> All =>
     [
         Config, KubernetesVersion, ImageRepository, PodNetworkCidr, ServiceCidr, ServiceDnsDomain, AdvertiseAddress, BindPort,
         CertExtraSans, ControlPlaneEndpoint, NodeName, CertDir, SkipPhases, IgnorePreflightErrors, CriSocket, DryRun, Rootfs,
-        UploadCerts, CertificateKey, Token, TokenTtl,
+        UploadCerts, CertificateKey, Token, TokenTtl, Cni, CniBackend, CniIface, CniImageRepository,
     ];
 
     /// <summary>Split flattens comma-separated multi-value flags.</summary>

@@ -25,6 +25,18 @@ public sealed record InitFlags
     public string? TokenTtl { get; init; }
     public IReadOnlyList<string>? IgnorePreflightErrors { get; init; }
 
+    /// <summary>Cni is --cni (flannel|none), a Kubeforge addition.</summary>
+    public string? Cni { get; init; }
+
+    /// <summary>CniBackend is --cni-backend (vxlan|host-gw).</summary>
+    public string? CniBackend { get; init; }
+
+    /// <summary>CniIface is --cni-iface.</summary>
+    public string? CniIface { get; init; }
+
+    /// <summary>CniImageRepository is --cni-image-repository.</summary>
+    public string? CniImageRepository { get; init; }
+
     /// <summary>None is "no flags given".</summary>
     public static InitFlags None { get; } = new();
 
@@ -58,14 +70,19 @@ public sealed record InitFlags
         Add("token", Token is not null);
         Add("token-ttl", TokenTtl is not null);
         Add("ignore-preflight-errors", IgnorePreflightErrors is not null);
+        Add("cni", Cni is not null);
+        Add("cni-backend", CniBackend is not null);
+        Add("cni-iface", CniIface is not null);
+        Add("cni-image-repository", CniImageRepository is not null);
         names.Sort(StringComparer.Ordinal);
         return names;
     }
 
-    /// <summary>AllowedWithConfig are the flags kubeadm (v1.22+) lets you combine with --config ("skip-*" too).</summary>
+    /// <summary>AllowedWithConfig are the flags kubeadm (v1.22+) lets you combine with --config ("skip-*" too), plus
+    /// Kubeforge's own --cni* flags (no kubeadm document holds them).</summary>
     public static readonly IReadOnlySet<string> AllowedWithConfig = new HashSet<string>
     {
         "config", "ignore-preflight-errors", "dry-run", "kubeconfig", "node-name", "kubeconfig-dir", "upload-certs",
-        "print-join-command", "rootfs", "v",
+        "print-join-command", "rootfs", "v", "cni", "cni-backend", "cni-iface", "cni-image-repository",
     };
 }

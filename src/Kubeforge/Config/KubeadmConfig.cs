@@ -163,6 +163,35 @@ public sealed class ClusterConfiguration
     public TimeSpan CaCertificateValidityPeriod { get; set; } = TimeSpan.FromDays(3650);
 }
 
+/// <summary>CniConfig is Kubeforge's pod-network addon choice (not a kubeadm API field; set from the init flags
+/// --cni, --cni-backend, --cni-iface and --cni-image-repository).</summary>
+public sealed class CniConfig
+{
+    public const string None = "none";
+    public const string Flannel = "flannel";
+
+    /// <summary>Plugins are the accepted --cni values.</summary>
+    public static readonly IReadOnlyList<string> Plugins = [None, Flannel];
+
+    /// <summary>Backends are the accepted --cni-backend values.</summary>
+    public static readonly IReadOnlyList<string> Backends = ["vxlan", "host-gw"];
+
+    /// <summary>Plugin is "none" (default: no pod network is installed) or "flannel".</summary>
+    public string Plugin { get; set; } = None;
+
+    /// <summary>Backend is flannel's backend type: "vxlan" (default) or "host-gw".</summary>
+    public string Backend { get; set; } = "vxlan";
+
+    /// <summary>Interface is the node interface flanneld uses (--iface), null: flannel's choice (default route).</summary>
+    public string? Interface { get; set; }
+
+    /// <summary>ImageRepository replaces the registry/organisation of the CNI images (null: the release's own).</summary>
+    public string? ImageRepository { get; set; }
+
+    /// <summary>Enabled: a CNI addon is to be installed.</summary>
+    public bool Enabled => Plugin != None;
+}
+
 /// <summary>KubeadmConfig is a whole, defaulted and validated init configuration: the kubeadm
 /// documents of one file plus the version profile they resolve to. Renders take this as input.</summary>
 public sealed class KubeadmConfig
@@ -175,6 +204,9 @@ public sealed class KubeadmConfig
 
     /// <summary>KubeProxyConfiguration as given by the user (may be empty); kubeadm's defaults are applied on render.</summary>
     public YMap KubeProxyConfiguration { get; set; } = new();
+
+    /// <summary>Cni is the pod-network addon Kubeforge installs beyond kubeadm (default: none).</summary>
+    public CniConfig Cni { get; set; } = new();
 
     /// <summary>Version is the parsed ClusterConfiguration.kubernetesVersion.</summary>
     public required KubeVersion Version { get; set; }

@@ -30,7 +30,7 @@ public static partial class KubeadmConfigLoader
             var mixed = flags.GivenFlagNames().Where(n => !InitFlags.AllowedWithConfig.Contains(n) && !n.StartsWith("skip-", StringComparison.Ordinal)).ToList();
             if (mixed.Count > 0)
             {
-                throw new ConfigError($"can not mix '--config' with arguments [{string.Join(" ", mixed)}]; put these settings into {sourceName} instead (only --node-name, --upload-certs, --dry-run, --skip-phases and --ignore-preflight-errors may be combined with --config)");
+                throw new ConfigError($"can not mix '--config' with arguments [{string.Join(" ", mixed)}]; put these settings into {sourceName} instead (only --node-name, --upload-certs, --dry-run, --skip-phases, --ignore-preflight-errors and the --cni* flags may be combined with --config)");
             }
         }
 
@@ -196,6 +196,7 @@ public static partial class KubeadmConfigLoader
         }
         cfg.Init.UploadCerts = flags.UploadCerts == true;
         cfg.Cluster.KubernetesVersion = version.ToString();
+        ApplyCni(flags, cfg, errors);
 
         ApplyDefaults(cfg, node, sourceName, where, errors);
         KubeadmValidation.Validate(cfg, p => Where(sourceName, p, where), errors, warnings);
@@ -374,6 +375,29 @@ public static partial class KubeadmConfigLoader
         else if (c.FeatureGates.TryGetValue("PublicKeysECDSA", out var ecdsa) && ecdsa && profile.EncryptionAlgorithms.Contains("ECDSA-P256"))
         {
             c.EncryptionAlgorithm = "ECDSA-P256"; // v1beta3: the feature gate is the only switch
+        }
+    }
+
+    /// <summary>ApplyCni sets Kubeforge's pod-network addon from the --cni* flags (allowed with --config too) and checks it.</summary>
+    private static void ApplyCni(InitFlags f, KubeadmConfig cfg, List<string> errors)
+    {
+        var cni = cfg.Cni;
+        cni.Plugin = f.Cni?.Trim().ToLowerInvariant() ?? cni.Plugin;
+        cni.Backend = f.CniBackend?.Trim().ToLowerInvariant() ?? cni.Backend;
+        cni.Interface = string.IsNullOrWhiteSpace(f.CniIface) ? cni.Interface : f.CniIface.Trim();
+        cni.ImageRepository = string.IsNullOrWhiteSpace(f.CniImageRepository) ? cni.ImageRepository : f.CniImageRepository.Trim().TrimEnd('/');
+        if (!CniConfig.Plugins.Contains(cni.Plugin))
+        {
+            errors.Add($"--cni: unknown plugin \"{f.Cni}\"; use one of: {string.Join(", ", CniConfig.Plugins)}");
+            return;
+        }
+        if (!CniConfig.Backends.Contains(cni.Backend))
+        {
+            errors.Add($"--cni-backend: unknown backend \"{f.CniBackend}\"; use one of: {string.Join(", ", CniConfig.Backends)}");
+        }
+        if (cni.Plugin == CniConfig.Flannel && string.IsNullOrWhiteSpace(cfg.Cluster.Networking.PodSubnet))
+        {
+            errors.Add("--cni flannel: the pod network CIDR is not set; pass --pod-network-cidr (e.g. 10.244.0.0/16) or set networking.podSubnet in the ClusterConfiguration");
         }
     }
 

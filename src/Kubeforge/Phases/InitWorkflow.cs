@@ -128,6 +128,11 @@ public static class InitWorkflow
                 {
                     Run = async (ctx, ct) => await AddonPhase.RunKubeProxyAsync(ctx, await AdminApiAsync(ctx, ct), ct),
                 },
+                new Phase("cni", "Install the pod network addon chosen with --cni (flannel; beyond kubeadm)")
+                {
+                    RunIf = ctx => ctx.Config.Cni.Enabled,
+                    Run = async (ctx, ct) => await CniPhase.RunAsync(ctx, await AdminApiAsync(ctx, ct), ct),
+                },
             ],
         };
         var showJoinCommand = new Phase("show-join-command", "Show the join command for control-plane and worker node")

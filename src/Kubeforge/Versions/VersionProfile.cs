@@ -29,6 +29,16 @@ public sealed record KubeletConfigShape(
     bool CrashLoopBackOff,
     string Logging);
 
+/// <summary>FlannelPins are the flannel release Kubeforge's CNI addon installs for a Kubernetes minor (facts of that
+/// release's Documentation/kube-flannel.yml). Image and CniPluginImage are full repositories without tag;
+/// ManifestShape names the manifest layout: "v0.15" (kube-system, PSP-era RBAC, requests+limits, no xtables-lock)
+/// or "v0.26" (own namespace, k8s-app labels, EVENT_QUEUE_DEPTH, xtables-lock, EnableNFTables).</summary>
+public sealed record FlannelPins(string Version, string CniPluginVersion, string Image, string CniPluginImage, string NamespaceName, string ManifestShape)
+{
+    /// <summary>ImageRepository is the registry/organisation part of Image.</summary>
+    public string ImageRepository => Image[..Image.LastIndexOf('/')];
+}
+
 /// <summary>VersionProfile holds everything that differs between Kubernetes minors, as kubeadm of that
 /// minor does it. It is the only place where version differences live: code asks the profile, never
 /// compares versions itself. Rows are built in <see cref="VersionTable"/>.</summary>
@@ -160,6 +170,9 @@ public sealed record VersionProfile
 
     /// <summary>InitDefaultsCriSocket is nodeRegistration.criSocket in `kubeadm config print init-defaults`.</summary>
     public required string InitDefaultsCriSocket { get; init; }
+
+    /// <summary>Flannel is the flannel release of the `--cni flannel` addon (beyond kubeadm).</summary>
+    public required FlannelPins Flannel { get; init; }
 
     /// <summary>KubeletConfigMapName is the name of the kubelet configuration ConfigMap.</summary>
     public string KubeletConfigMapName => UnversionedKubeletConfigMap ? "kubelet-config" : $"kubelet-config-1.{Minor}";

@@ -149,6 +149,11 @@ public static class VersionTable
             UploadedAuthorizationMode = m <= 29,
             // v1.22/1.23 init-defaults print the dockershim socket constant (public dumps); 1.24+ containerd URL
             InitDefaultsCriSocket = m <= 23 ? "/var/run/dockershim.sock" : "unix:///var/run/containerd/containerd.sock",
+            // flannel-io/flannel Documentation/kube-flannel.yml: v0.15.1 (Nov 2021, kube-system, cni plugin from
+            // rancher's mirror) for the oldest minors; v0.26.7 (kube-flannel namespace, ghcr.io) from v1.24 on.
+            Flannel = m <= 23
+                ? new FlannelPins("v0.15.1", "v1.0.0", "quay.io/coreos/flannel", "rancher/mirrored-flannelio-flannel-cni-plugin", "kube-system", "v0.15")
+                : new FlannelPins("v0.26.7", "v1.6.2-flannel1", "ghcr.io/flannel-io/flannel", "ghcr.io/flannel-io/flannel-cni-plugin", "kube-flannel", "v0.26"),
             EncryptionAlgorithms = m >= 34 ? ["RSA-2048", "RSA-3072", "RSA-4096", "ECDSA-P256", "ECDSA-P384"]
                 : m >= 31 ? ["RSA-2048", "RSA-3072", "RSA-4096", "ECDSA-P256"]
                 : ["RSA-2048", "ECDSA-P256"],
