@@ -181,7 +181,7 @@ public static class JoinConfigurationLoader
             throw new ConfigError($"{e.Message}; fix the YAML syntax at that line");
         }
         var doc = docs.OfType<YMap>().FirstOrDefault(m => m.Str("kind") == "JoinConfiguration" && m.Str("apiVersion") is KubeadmSchema.V3 or KubeadmSchema.V4)
-            ?? throw new ConfigError($"{source}: no {KubeadmSchema.V3} or {KubeadmSchema.V4} JoinConfiguration document found; write one (see \"kubeforge config print join-defaults\")");
+            ?? throw new ConfigError($"{source}: no {KubeadmSchema.V3} or {KubeadmSchema.V4} JoinConfiguration document found; add one with apiVersion, kind: JoinConfiguration and discovery settings");
         var v4 = doc.Str("apiVersion") == KubeadmSchema.V4;
         j.CaCertPath = doc.Str("caCertPath") ?? j.CaCertPath;
         if (doc.Map("discovery") is { } d)

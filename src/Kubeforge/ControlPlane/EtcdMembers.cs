@@ -85,7 +85,7 @@ public sealed class EtcdGatewayClient(IReadOnlyList<string> endpoints, HttpClien
 }
 
 /// <summary>EtcdApiException is an error answer of etcd (as opposed to an unreachable endpoint).</summary>
-public sealed class EtcdApiException(string message) : Exception(message);
+public sealed class EtcdApiException(string message) : UserError(message);
 
 /// <summary>EtcdJoinPhase is join's control-plane-join/etcd for stacked etcd (ha-and-leader-election.md §4.3): add this
 /// node as a (learner) member, write etcd.yaml with all members and --initial-cluster-state=existing, then promote the
@@ -138,7 +138,21 @@ public static class EtcdJoinPhase
         if (self is null)
         {
             ctx.Ui.Info(Phase, $"Adding etcd member {peerUrl}{(learner ? " as learner" : "")}");
-            (self, members) = await etcd.AddAsync(peerUrl, learner, ct).ConfigureAwait(false);
+            // etcd refuses a new voting member while the cluster is not fully healthy ("unhealthy cluster"); retry like kubeadm
+            var addDeadline = ctx.Time.GetUtcNow() + promoteTimeout;
+            while (true)
+            {
+                try
+                {
+                    (self, members) = await etcd.AddAsync(peerUrl, learner, ct).ConfigureAwait(false);
+                    break;
+                }
+                catch (EtcdApiException e) when (ctx.Time.GetUtcNow() < addDeadline && !e.Message.Contains("Peer URLs already exists", StringComparison.OrdinalIgnoreCase))
+                {
+                    ctx.Ui.Info(Phase, $"etcd member add not possible yet ({e.Message}); retrying");
+                    await Task.Delay(retryInterval, ctx.Time, ct).ConfigureAwait(false);
+                }
+            }
         }
         else
         {
@@ -154,18 +168,44 @@ public static class EtcdJoinPhase
         var bytes = StaticPods.ToBytes(StaticPods.Etcd(cfg, initial, joining: true));
         await ctx.Host.WriteIfChangedAsync(NodePaths.Manifest(Components.Etcd), bytes, FileModes.Private, FileModes.PrivateDir, ct).ConfigureAwait(false);
 
-        if (!learner || !self.IsLearner)
-        {
-            return;
-        }
-        ctx.Ui.Info(Phase, $"Waiting for the new etcd member to catch up, then promoting it (timeout {promoteTimeout.TotalSeconds:0}s)");
         var deadline = ctx.Time.GetUtcNow() + promoteTimeout;
+        if (learner && self.IsLearner)
+        {
+            ctx.Ui.Info(Phase, $"Waiting for the new etcd member to catch up, then promoting it (timeout {promoteTimeout.TotalSeconds:0}s)");
+            await PromoteAsync(ctx, etcd, self, peerUrl, promoteTimeout, deadline, retryInterval, ct).ConfigureAwait(false);
+        }
+        // like kubeadm's WaitForClusterAvailable: the new member must have started (published its name) and the cluster answer
+        ctx.Ui.Info(Phase, $"Waiting for the new etcd member to join the cluster. This can take up to {promoteTimeout.TotalSeconds:0}s");
+        while (true)
+        {
+            try
+            {
+                var now = await etcd.ListAsync(ct).ConfigureAwait(false);
+                if (now.FirstOrDefault(m => m.Id == self.Id) is { Name.Length: > 0 })
+                {
+                    return;
+                }
+            }
+            catch (EtcdApiException)
+            {
+            }
+            if (ctx.Time.GetUtcNow() >= deadline)
+            {
+                throw new UserError($"etcd member {self.HexId} ({peerUrl}) did not start within {promoteTimeout.TotalSeconds:0}s; check that etcd runs on this node (crictl ps; /var/log/pods) and that port 2380 is reachable from the other members");
+            }
+            await Task.Delay(retryInterval, ctx.Time, ct).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task PromoteAsync(PhaseContext ctx, EtcdGatewayClient etcd, EtcdMember self, string peerUrl, TimeSpan promoteTimeout,
+        DateTimeOffset deadline, TimeSpan retryInterval, CancellationToken ct)
+    {
         while (true)
         {
             try
             {
                 await etcd.PromoteAsync(self.Id, ct).ConfigureAwait(false);
-                ctx.Ui.Info(Phase, $"Promoted etcd member {self.HexId} ({cfg.NodeName}) to a voting member");
+                ctx.Ui.Info(Phase, $"Promoted etcd member {self.HexId} ({ctx.Config.NodeName}) to a voting member");
                 return;
             }
             catch (EtcdApiException e)
