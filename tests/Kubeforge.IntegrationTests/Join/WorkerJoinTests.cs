@@ -163,5 +163,33 @@ public sealed class WorkerJoinTests(ITestOutputHelper log)
         Fails(worker, ["TLS bootstrap within 1s"], env: JoinCluster.Env(tlsBootstrapTimeout: TimeSpan.FromSeconds(1)));
     }
 
+    [Fact]
+    public async Task DryRunWithTwoPinsAndFileDiscovery()
+    {
+        await using var cluster = await JoinCluster.StartAsync("v1.37.0");
+        var worker = JoinCluster.Paste(cluster.WorkerCommand);
+        var token = worker[Array.IndexOf(worker, "--token") + 1];
+
+        // repeated --discovery-token-ca-cert-hash: one matching pin is enough; --dry-run changes nothing on the node
+        var dry = cluster.NewNode("dry");
+        var r = JoinCluster.Run([.. worker, "--discovery-token-ca-cert-hash", "sha256:" + new string('1', 64), "--dry-run", "--rootfs", dry, "--node-name", "dry"], JoinCluster.Env());
+        Assert.True(r.Code == 0, r.Err + r.Out);
+        Assert.Contains("/etc/kubernetes/bootstrap-kubelet.conf", r.Out);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(dry));
+
+        // file discovery: the cluster-info kubeconfig on the node, the token only for the TLS bootstrap
+        var node = cluster.NewNode("f1");
+        Directory.CreateDirectory(Path.Join(node, "etc/kubernetes"));
+        var clusterInfo = Data(cluster.Server.Store.Get("configmaps", "kube-public", "cluster-info")!, "kubeconfig");
+        File.WriteAllText(Path.Join(node, "etc/kubernetes/discovery.conf"), clusterInfo);
+        var kubelet = new KubeletStandIn(node, "f1");
+        var standIn = Task.Run(() => kubelet.RunAsync(TimeSpan.FromSeconds(60)));
+        var join = await Task.Run(() => JoinCluster.Run(["join", "--discovery-file", "/etc/kubernetes/discovery.conf", "--tls-bootstrap-token", token, "--rootfs", node, "--node-name", "f1"], JoinCluster.Env()));
+        Assert.True(join.Code == 0, join.Err + join.Out);
+        Assert.True(await standIn);
+        Assert.Contains($"token: {token}", Encoding.UTF8.GetString(kubelet.BootstrapKubeconfig!));
+        Assert.Equal(File.ReadAllText(Path.Join(cluster.Pki, "ca.crt")).Trim(), JoinCluster.NodeFile(node, "/etc/kubernetes/pki/ca.crt").Trim());
+    }
+
     private static string B64(string s) => Convert.ToBase64String(Encoding.UTF8.GetBytes(s));
 }
