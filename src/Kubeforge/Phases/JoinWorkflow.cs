@@ -76,6 +76,11 @@ public static class JoinWorkflow
                 {
                     Run = async (ctx, ct) =>
                     {
+                        if (ctx.DryRun)
+                        {
+                            ctx.Ui.Info("etcd", $"Would add etcd member https://{AltNames.JoinHostPort(ctx.Config.AdvertiseAddress, 2380)}{(ctx.Config.Profile.EtcdLearnerJoin ? " as learner" : "")} and write {NodePaths.Manifest("etcd")} with --initial-cluster-state=existing");
+                            return;
+                        }
                         var endpoints = await EtcdJoinPhase.EndpointsAsync(await ctx.ApiAsync("admin.conf", ct).ConfigureAwait(false), ct).ConfigureAwait(false);
                         await EtcdJoinPhase.RunAsync(ctx, endpoints, ctx.Config.Init.Timeouts.EtcdApiCall, TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
                     },

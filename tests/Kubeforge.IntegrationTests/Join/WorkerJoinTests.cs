@@ -177,6 +177,14 @@ public sealed class WorkerJoinTests(ITestOutputHelper log)
         Assert.Contains("/etc/kubernetes/bootstrap-kubelet.conf", r.Out);
         Assert.Empty(Directory.EnumerateFileSystemEntries(dry));
 
+        // the printed control-plane command in dry-run mode: every phase shows what it would do, nothing is written
+        var dryCp = cluster.NewNode("drycp");
+        var cpRun = JoinCluster.Run([.. JoinCluster.Paste(cluster.ControlPlaneCommand), "--dry-run", "--rootfs", dryCp, "--node-name", "drycp", "--apiserver-advertise-address", "127.0.0.1"], JoinCluster.Env());
+        Assert.True(cpRun.Code == 0, cpRun.Err + cpRun.Out);
+        Assert.Contains("/etc/kubernetes/manifests/kube-apiserver.yaml", cpRun.Out);
+        Assert.Contains("Would add etcd member https://127.0.0.1:2380 as learner", cpRun.Out);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(dryCp));
+
         // file discovery: the cluster-info kubeconfig on the node, the token only for the TLS bootstrap
         var node = cluster.NewNode("f1");
         Directory.CreateDirectory(Path.Join(node, "etc/kubernetes"));
