@@ -30,7 +30,7 @@ public static class JoinWorkflow
         _ = profile;
         var preflight = new Phase("preflight", "Run join pre-flight checks")
         {
-            Run = (ctx, ct) => ctx.Bag.ContainsKey(PreflightDoneKey) ? Task.CompletedTask : JoinPreflight.RunAsync(Data(ctx).Join, ctx.Config.CertDir, ctx.Host, ctx.Ui, ctx.DryRun, ct),
+            Run = (ctx, ct) => ctx.Bag.ContainsKey(PreflightDoneKey) ? Task.CompletedTask : JoinPreflight.RunAsync(Data(ctx).Join, ctx.Host, ctx.Ui, ctx.DryRun, ct),
         };
         var prepare = new Phase("control-plane-prepare", "Prepare the machine for serving a control plane")
         {
@@ -140,7 +140,7 @@ public static class JoinWorkflow
 public static class JoinPreflight
 {
     /// <summary>RunAsync runs the checks; errors abort unless ignored by --ignore-preflight-errors.</summary>
-    public static async Task RunAsync(JoinConfiguration join, string certDir, IHost host, IUi ui, bool dryRun, CancellationToken ct)
+    public static async Task RunAsync(JoinConfiguration join, IHost host, IUi ui, bool dryRun, CancellationToken ct)
     {
         ui.Info("preflight", "Running pre-flight checks");
         var ignore = join.NodeRegistration.IgnorePreflightErrors.Select(s => s.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
@@ -180,7 +180,6 @@ public static class JoinPreflight
         {
             Report("DirAvailable--var-lib-etcd", "/var/lib/etcd is not empty");
         }
-        _ = certDir;
         if (errors.Count > 0)
         {
             throw new UserError("[preflight] Some fatal errors occurred: " + string.Join("; ", errors) +
