@@ -65,6 +65,7 @@ public static class App
         root.Subcommands.Add(VersionCommand.Build(io));
         root.Subcommands.Add(ConfigCommands.Build(io));
         root.Subcommands.Add(InitCommand.Build(io));
+        root.Subcommands.Add(JoinCli.Build(io));
         root.Subcommands.Add(CertsCommand.Build(io));
         root.Subcommands.Add(TokenCommand.Build(io));
         root.Subcommands.Add(ResetCommand.Build(io));
@@ -78,6 +79,15 @@ public sealed record CliEnvironment(TimeProvider Time, Func<string?, Hosts.IHost
 {
     /// <summary>ReadLine reads one line of the operator's input (null at end of input), e.g. reset's confirmation.</summary>
     public Func<string?> ReadLine { get; init; } = Console.ReadLine;
+
+    /// <summary>DiscoveryRetryInterval is how often join re-fetches cluster-info (kubeadm: 5 s; tests shorten it).</summary>
+    public TimeSpan DiscoveryRetryInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>DiscoveryTimeout overrides the join discovery timeout of the configuration (tests shorten it).</summary>
+    public TimeSpan? DiscoveryTimeout { get; init; }
+
+    /// <summary>TlsBootstrapTimeout overrides how long join waits for the kubelet's TLS bootstrap (tests shorten it).</summary>
+    public TimeSpan? TlsBootstrapTimeout { get; init; }
 
     public static CliEnvironment Default { get; } = new(TimeProvider.System, rootfs => new Hosts.LocalHost(rootfs));
 }
