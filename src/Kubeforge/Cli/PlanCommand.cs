@@ -25,14 +25,14 @@ public static class PlanCommand
             }
             var cluster = Read(pr.GetValue(file));
             var stages = ClusterPlan.Build(cluster);
+            foreach (var w in cluster.Warnings)
+            {
+                io.Err.WriteLine($"warning: {w}");
+            }
             if (format == "json")
             {
                 io.Out.WriteLine(ClusterPlan.ToJson(cluster, stages).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
                 return 0;
-            }
-            foreach (var w in cluster.Warnings)
-            {
-                io.Err.WriteLine($"warning: {w}");
             }
             io.Out.Write(ClusterPlan.ToTable(cluster, stages));
             return 0;

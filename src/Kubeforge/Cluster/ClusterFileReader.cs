@@ -137,6 +137,8 @@ public sealed partial class ClusterFile
             h.Labels = r.StrMap(m, "labels", p) ?? new();
             h.Interface = r.Str(m, "interface", p);
             h.NodeIp = r.Str(m, "nodeIp", p);
+            r.Lines[$"{p}.name"] = r.Line(m, "name");
+            r.Lines[$"{p}.address"] = r.Line(m, m.ContainsKey("nodeIp") ? "nodeIp" : "address");
             if (h.Name.Length == 0)
             {
                 r.Err($"{p}.name", m.Line, "missing; every host needs a name (its Kubernetes node name), e.g. node1");
@@ -209,7 +211,7 @@ public sealed partial class ClusterFile
             var first = g.First();
             foreach (var h in g.Skip(1))
             {
-                r.Err($"{h.Label}.name", 0, $"\"{h.Name}\" is already used by {first.Label}; host names must be unique");
+                r.Err($"{h.Label}.name", r.Lines.GetValueOrDefault($"{h.Label}.name"), $"\"{h.Name}\" is already used by {first.Label}; host names must be unique");
             }
         }
         foreach (var g in file.Hosts.Where(h => h.Address.Length > 0).GroupBy(h => h.ClusterAddress).Where(g => g.Count() > 1))
@@ -217,7 +219,7 @@ public sealed partial class ClusterFile
             var first = g.First();
             foreach (var h in g.Skip(1))
             {
-                r.Err($"{h.Label}.address", 0, $"\"{h.ClusterAddress}\" is already used by {first.Label}; every host needs its own address");
+                r.Err($"{h.Label}.address", r.Lines.GetValueOrDefault($"{h.Label}.address"), $"\"{h.ClusterAddress}\" is already used by {first.Label}; every host needs its own address");
             }
         }
     }
@@ -497,6 +499,9 @@ public sealed partial class ClusterFile
     {
         public List<string> Errors { get; } = [];
         public List<string> Warnings { get; } = [];
+
+        /// <summary>Lines remembers the line of host fields checked after all hosts are read (duplicates).</summary>
+        public Dictionary<string, int> Lines { get; } = new();
 
         public int Line(YMap m, string key) => m.KeyPositions.TryGetValue(key, out var p) ? p.Line : 0;
 
