@@ -70,6 +70,7 @@ public static class App
         root.Subcommands.Add(TokenCommand.Build(io));
         root.Subcommands.Add(ResetCommand.Build(io));
         root.Subcommands.Add(UpCommand.Build(io));
+        root.Subcommands.Add(PlanCommand.Build(io));
         return root;
     }
 }

@@ -6,7 +6,7 @@ using Kubeforge.Versions;
 
 namespace Kubeforge.Cli;
 
-/// <summary>ConfigCommands builds "config print init-defaults" and "config images list".</summary>
+/// <summary>ConfigCommands builds "config print init-defaults", "config print cluster" and "config images list".</summary>
 public static class ConfigCommands
 {
     public static Command Build(CliIo io)
@@ -23,6 +23,13 @@ public static class ConfigCommands
             return 0;
         });
         print.Subcommands.Add(initDefaults);
+        var cluster = new Command("cluster", "Print a commented example cluster file for 'kubeforge up -f' / 'kubeforge plan -f'");
+        cluster.SetAction(_ =>
+        {
+            io.Out.Write(Cluster.ClusterExample.Text.ReplaceLineEndings("\n") + "\n");
+            return 0;
+        });
+        print.Subcommands.Add(cluster);
         config.Subcommands.Add(print);
 
         var images = new Command("images", "Interact with container images used by Kubernetes");
