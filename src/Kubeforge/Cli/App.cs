@@ -68,6 +68,12 @@ public static class App
         root.Subcommands.Add(CertsCommand.Build(io));
         root.Subcommands.Add(TokenCommand.Build(io));
         root.Subcommands.Add(UpCommand.Build(io));
+        foreach (var c in NodeCommands.Build(io))
+        {
+            root.Subcommands.Add(c);
+        }
+        root.Subcommands.Add(ImagesCommands.BuildCheck(io));
+        root.Subcommands.Add(CaCommands.Build(io));
         return root;
     }
 }
