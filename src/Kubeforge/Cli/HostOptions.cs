@@ -109,10 +109,16 @@ public sealed class HostOptions
     /// <summary>Wrap returns a DryRunHost over real when --dry-run is given, else real.</summary>
     public IHost Wrap(ParseResult pr, IHost real) => pr.GetValue(DryRun) ? new DryRunHost(real) : real;
 
+    /// <summary>HideContent withholds keys, anything under a pki folder, kubeconfig files of /etc/kubernetes and backups.</summary>
+    public static bool HideContent(string path) =>
+        path.EndsWith(".key", StringComparison.Ordinal) || path.EndsWith(".pem", StringComparison.Ordinal) || path.Contains("/pki/", StringComparison.Ordinal) ||
+        (path.StartsWith("/etc/kubernetes/", StringComparison.Ordinal) && path.EndsWith(".conf", StringComparison.Ordinal)) ||
+        path.Contains(".kubeforge-backup", StringComparison.Ordinal);
+
     /// <summary>PrintDryRunAsync prints per changed file its unified diff (content of secrets withheld) and per command its argv.</summary>
     public static async Task PrintDryRunAsync(CliIo io, DryRunHost dry, CancellationToken ct)
     {
-        foreach (var c in await dry.FileChangesAsync(DryRunReport.IsSecret, ct).ConfigureAwait(false))
+        foreach (var c in await dry.FileChangesAsync(HideContent, ct).ConfigureAwait(false))
         {
             if (c.Deleted)
             {

@@ -34,13 +34,13 @@ public static class UnifiedDiff
             {
                 ops.Add((' ', a[x])); x++; y++;
             }
-            else if (y < m && (x == n || lcs[x, y + 1] >= lcs[x + 1, y]))
+            else if (x < n && (y == m || lcs[x + 1, y] >= lcs[x, y + 1]))
             {
-                ops.Add(('+', b[y])); y++;
+                ops.Add(('-', a[x])); x++;
             }
             else
             {
-                ops.Add(('-', a[x])); x++;
+                ops.Add(('+', b[y])); y++;
             }
         }
         var sb = new StringBuilder($"--- {oldName}\n+++ {newName}\n");
