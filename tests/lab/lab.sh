@@ -120,7 +120,11 @@ boot_nspawn() {
     init="$(cat /proc/"$pid"/task/*/children 2>/dev/null | awk '{print $1}' | head -1)"
     t=$((t + 1)); [ $t -lt 600 ] || die "$name: nspawn (pid $pid) did not start, see $STATE/$name.log"; sleep 0.1
   done
-  t=0; until nsenter -t "$init" -n ip link show host0 >/dev/null 2>&1; do t=$((t+1)); [ $t -lt 600 ] || die "$name: no host0"; sleep 0.1; done
+  # the first child seen may be nspawn's short-lived helper (still in our network namespace): re-read it until host0 shows
+  t=0; until nsenter -t "$init" -n ip link show host0 >/dev/null 2>&1; do
+    t=$((t+1)); [ $t -lt 600 ] || die "$name: no host0"; sleep 0.1
+    init="$(cat /proc/"$pid"/task/*/children 2>/dev/null | awk '{print $1}' | head -1)"; [ -n "$init" ] || init=$pid
+  done
   nsenter -t "$init" -n ip addr add "$addr/24" dev host0
   nsenter -t "$init" -n ip link set host0 up
   nsenter -t "$init" -n ip route add default via "$NET.1" 2>/dev/null || true
