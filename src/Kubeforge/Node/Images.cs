@@ -73,6 +73,13 @@ public sealed class RegistryClient : IDisposable
     private readonly RegistryClientOptions _o;
     private readonly Dictionary<string, string> _tokens = new(StringComparer.Ordinal);
 
+    /// <summary>RegistryClient uses the given HTTP handler (tests, proxies); CaFile is not applied.</summary>
+    public RegistryClient(RegistryClientOptions options, HttpMessageHandler handler)
+    {
+        _o = options;
+        _http = new HttpClient(handler) { Timeout = _o.Timeout };
+    }
+
     /// <summary>RegistryClient builds the HTTP client (trusting CaFile in addition to the system roots when given).</summary>
     public RegistryClient(RegistryClientOptions? options = null)
     {

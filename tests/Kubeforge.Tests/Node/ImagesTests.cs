@@ -32,3 +32,68 @@ public class ImagesTests
         Assert.Equal(["ctr", "--address", "/run/containerd/containerd.sock", "-n", "k8s.io", "images", "pull", "--hosts-dir", "/etc/containerd/certs.d", "registry.k8s.io/pause:3.9"],
             ImagePull.PullCommand("registry.k8s.io/pause:3.9"));
 }
+
+public class RegistryAuthTests
+{
+    /// <summary>Fake is a registry with token auth (Bearer realm) or basic auth, recording requests.</summary>
+    private sealed class Fake(bool bearer) : HttpMessageHandler
+    {
+        public List<string> Seen { get; } = [];
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage req, CancellationToken ct)
+        {
+            var auth = req.Headers.Authorization?.ToString();
+            Seen.Add($"{req.Method} {req.RequestUri} {auth}");
+            if (req.RequestUri!.AbsolutePath == "/token")
+            {
+                Assert.Equal("?service=reg.example&scope=repository%3Ag%2Fpause%3Apull", req.RequestUri.Query);
+                return Task.FromResult(new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = new StringContent("{\"token\":\"T0K\"}") });
+            }
+            Assert.Contains("application/vnd.oci.image.index.v1+json", req.Headers.Accept.ToString());
+            Assert.Contains("application/vnd.docker.distribution.manifest.v2+json", req.Headers.Accept.ToString());
+            var ok = bearer ? auth == "Bearer T0K" : auth == "Basic " + Convert.ToBase64String("u:p"u8.ToArray());
+            if (!ok)
+            {
+                var r = new HttpResponseMessage(System.Net.HttpStatusCode.Unauthorized);
+                r.Headers.WwwAuthenticate.ParseAdd(bearer
+                    ? "Bearer realm=\"https://auth.example/token\",service=\"reg.example\",scope=\"repository:g/pause:pull\""
+                    : "Basic realm=\"registry\"");
+                return Task.FromResult(r);
+            }
+            var found = req.RequestUri.AbsolutePath.EndsWith("/manifests/3.9");
+            var resp = new HttpResponseMessage(found ? System.Net.HttpStatusCode.OK : System.Net.HttpStatusCode.NotFound) { Content = new ByteArrayContent([]) };
+            resp.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/vnd.oci.image.index.v1+json");
+            return Task.FromResult(resp);
+        }
+    }
+
+    [Fact]
+    public async Task AnonymousBearerTokenFlowAndReuse()
+    {
+        var fake = new Fake(bearer: true);
+        using var c = new RegistryClient(new RegistryClientOptions(), fake);
+        var ok = await c.ExistsAsync("reg.example/g/pause:3.9");
+        Assert.True(ok.Exists, ok.Detail);
+        var missing = await c.ExistsAsync("reg.example/g/pause:9.9");
+        Assert.False(missing.Exists);
+        Assert.Contains("manifest unknown", missing.Detail);
+        Assert.Equal(
+        [
+            "HEAD https://reg.example/v2/g/pause/manifests/3.9 ",
+            "GET https://auth.example/token?service=reg.example&scope=repository%3Ag%2Fpause%3Apull ",
+            "HEAD https://reg.example/v2/g/pause/manifests/3.9 Bearer T0K",
+            "HEAD https://reg.example/v2/g/pause/manifests/9.9 Bearer T0K",
+        ], fake.Seen);
+    }
+
+    [Fact]
+    public async Task BasicAuthOnlyWithCredentials()
+    {
+        using var anon = new RegistryClient(new RegistryClientOptions(), new Fake(bearer: false));
+        var r = await anon.ExistsAsync("reg.example/g/pause:3.9");
+        Assert.False(r.Exists);
+        Assert.Contains("refused access (401)", r.Detail);
+        using var c = new RegistryClient(new RegistryClientOptions { Username = "u", Password = "p" }, new Fake(bearer: false));
+        Assert.True((await c.ExistsAsync("reg.example/g/pause:3.9")).Exists);
+    }
+}
