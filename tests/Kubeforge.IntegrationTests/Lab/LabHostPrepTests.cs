@@ -1,5 +1,6 @@
 using Kubeforge.Cli;
 using Kubeforge.IntegrationTests.Kit;
+using Kubeforge.IntegrationTests.Hosts;
 
 namespace Kubeforge.IntegrationTests.Lab;
 
@@ -56,10 +57,20 @@ public sealed class LabHostPrepTests : IDisposable
     {
         var (upCode, upOut) = Proc.RunWithTimeout(TimeSpan.FromMinutes(15), LabSh, "up", "3");
         Assert.True(upCode == 0, upOut);
-        await Task.WhenAll(new[] { new Lab(1, "root"), new Lab(2, "kf"), new Lab(3, "kf") }.Select(h => Task.Run(() => Host(h))));
+        // a mirror registry on the lab bridge with a certificate from `kubeforge ca issue`, holding the v1.29.3 plan
+        using var reg = new TestRegistry("10.98.0.1", SshdFixture.FreePort());
+        var repo = $"{reg.Host}/google_containers";
+        var plan = new StringWriter();
+        Assert.Equal(0, App.Run(["config", "images", "list", "--kubernetes-version", "v1.29.3", "--image-repository", repo], plan, new StringWriter()));
+        var images = plan.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        await reg.PushPlanAsync(images);
+        var check = new StringWriter();
+        Assert.Equal(0, App.Run(["images", "check", "--kubernetes-version", "v1.29.3", "--image-repository", repo, "--ca-file", reg.Ca], check, new StringWriter()));
+        Assert.Equal(7, check.ToString().Split('\n').Count(l => l.StartsWith("OK ")));
+        await Task.WhenAll(new[] { new Lab(1, "root"), new Lab(2, "kf"), new Lab(3, "kf") }.Select(h => Task.Run(() => Host(h, reg, repo, images))));
     }
 
-    private static void Host(Lab h)
+    private static void Host(Lab h, TestRegistry reg, string repo, string[] images)
     {
         Ssh(h, "sysctl -qw net.ipv4.ip_forward=0; echo '/swapfile none swap sw 0 0' >> /etc/fstab; mkdir -p /etc/containerd; " +
             "printf 'version = 2\\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\\n  SystemdCgroup = false\\n' > /etc/containerd/config.toml");
@@ -98,6 +109,15 @@ public sealed class LabHostPrepTests : IDisposable
         Assert.DoesNotContain("[ERROR FileContent--proc-sys-net-ipv4-ip_forward]", pf2.Out);
         Assert.DoesNotContain("[ERROR CgroupDriver]", pf2.Out);
         Assert.DoesNotContain("SwapFstab", pf2.Out);
+
+        // trust the mirror CA on the host and pull the plan's images from the mirror into containerd
+        var trust = Kf(h, "ca", "trust", "--ca", reg.Ca, "--registry", reg.Host);
+        Assert.True(trust.Code == 0, trust.Err);
+        Assert.Contains("update-ca-certificates", trust.Out);
+        var pull = Kf(h, "config", "images", "pull", "--kubernetes-version", "v1.29.3", "--image-repository", repo);
+        Assert.True(pull.Code == 0, pull.Err + pull.Out);
+        var listed = Ssh(h, "ctr -n k8s.io images ls -q");
+        Assert.All(images, i => Assert.Contains(i, listed));
     }
 
     public void Dispose() => Proc.RunWithTimeout(TimeSpan.FromMinutes(2), LabSh, "down");
