@@ -3,6 +3,7 @@
 #   lab.sh up N     build the base once, boot hosts h1..hN (systemd-nspawn -b, one netns each, bridge kflab0)
 #   lab.sh down     stop every host by PID, remove overlays, bridge and state
 #   lab.sh status   list hosts, PIDs and whether sshd answers
+#   lab.sh restart hI   power host hI off and boot it again on the same overlay (a reboot: changes on disk stay)
 # Host hI has address 10.98.0.(10+I), user root and user kf (sudo NOPASSWD) with the lab key
 # tests/lab/.state/id_ed25519. Host h2 (when N>=2) makes kf's sudo ask for the password in .state/sudo-password.
 # Mode: KFLAB_MODE=nspawn (default) or netns (plain network namespaces running only sshd; shares the filesystem).
@@ -39,19 +40,34 @@ lab_key() {
   [ -f "$STATE/sudo-password" ] || { head -c 12 /dev/urandom | base64 | tr -d '/+=' > "$STATE/sudo-password"; chmod 600 "$STATE/sudo-password"; }
 }
 
+# Packages a node needs beyond the boot essentials (containerd, runc, kmod/modprobe, sysctl, iptables, CA tools).
+NODE_PKGS="containerd runc kmod procps iptables ca-certificates"
+BASE_VERSION=2
+
 build_base() {
-  if [ -f "$BASE/.kubeforge-lab-ready" ]; then return; fi
+  if [ -f "$BASE/.kubeforge-lab-ready" ]; then
+    # an older base: add the node packages in place instead of rebuilding it
+    if [ "$(cat "$BASE/.kubeforge-lab-ready")" != "$BASE_VERSION" ]; then
+      echo "adding node packages to the base: $NODE_PKGS"
+      cp /etc/resolv.conf "$BASE/etc/resolv.conf.lab-build" 2>/dev/null || true
+      chroot "$BASE" sh -c "cp /etc/resolv.conf.lab-build /etc/resolv.conf 2>/dev/null; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $NODE_PKGS" \
+        >"$(dirname "$BASE")/base-upgrade.log" 2>&1 || die "installing node packages into the base failed, see $(dirname "$BASE")/base-upgrade.log"
+      rm -f "$BASE/etc/resolv.conf.lab-build"; chroot "$BASE" apt-get clean
+      echo "$BASE_VERSION" > "$BASE/.kubeforge-lab-ready"
+    fi
+    return
+  fi
   echo "building base root filesystem in $BASE (once, about a minute)"
   rm -rf "$BASE.tmp"; mkdir -p "$(dirname "$BASE")"
   debootstrap --variant=minbase \
-    --include=systemd,systemd-sysv,dbus,openssh-server,iproute2,sudo,python3-minimal \
+    --include=systemd,systemd-sysv,dbus,openssh-server,iproute2,sudo,python3-minimal,${NODE_PKGS// /,} \
     bookworm "$BASE.tmp" http://deb.debian.org/debian >"$(dirname "$BASE")/debootstrap.log" 2>&1 \
     || die "debootstrap failed, see $(dirname "$BASE")/debootstrap.log"
   chroot "$BASE.tmp" useradd -m -s /bin/bash -G sudo kf
   rm -f "$BASE.tmp"/etc/ssh/ssh_host_*          # every host makes its own keys
   echo 'kf ALL=(ALL) NOPASSWD: ALL' > "$BASE.tmp/etc/sudoers.d/kf"; chmod 440 "$BASE.tmp/etc/sudoers.d/kf"
   ln -sf /dev/null "$BASE.tmp/etc/systemd/system/systemd-networkd-wait-online.service"
-  touch "$BASE.tmp/.kubeforge-lab-ready"
+  echo "$BASE_VERSION" > "$BASE.tmp/.kubeforge-lab-ready"
   mv "$BASE.tmp" "$BASE"
 }
 
@@ -90,6 +106,12 @@ up_nspawn() {
   mkdir -p "$d/upper" "$d/work" "$d/root"
   mountpoint -q "$d/root" || mount -t overlay overlay -o "lowerdir=$BASE,upperdir=$d/upper,workdir=$d/work" "$d/root"
   prepare_root "$d/root" "$i"
+  boot_nspawn "$i"
+}
+
+# boot_nspawn I: boot host hI from its (mounted) overlay and give it its address.
+boot_nspawn() {
+  local i=$1; local name="h$i" addr="$NET.$((10 + i))" d="$RUNDIR/h$i"
   setsid systemd-nspawn -q -D "$d/root" --register=no --keep-unit --resolv-conf=off -b --network-bridge="$BR" -M "$name" \
     </dev/null >"$STATE/$name.log" 2>&1 &
   local pid=$!; echo "$pid" > "$STATE/$name.pid"
@@ -98,7 +120,11 @@ up_nspawn() {
     init="$(cat /proc/"$pid"/task/*/children 2>/dev/null | awk '{print $1}' | head -1)"
     t=$((t + 1)); [ $t -lt 600 ] || die "$name: nspawn (pid $pid) did not start, see $STATE/$name.log"; sleep 0.1
   done
-  t=0; until nsenter -t "$init" -n ip link show host0 >/dev/null 2>&1; do t=$((t+1)); [ $t -lt 600 ] || die "$name: no host0"; sleep 0.1; done
+  # the first child seen may be nspawn's short-lived helper (still in our network namespace): re-read it until host0 shows
+  t=0; until nsenter -t "$init" -n ip link show host0 >/dev/null 2>&1; do
+    t=$((t+1)); [ $t -lt 600 ] || die "$name: no host0"; sleep 0.1
+    init="$(cat /proc/"$pid"/task/*/children 2>/dev/null | awk '{print $1}' | head -1)"; [ -n "$init" ] || init=$pid
+  done
   nsenter -t "$init" -n ip addr add "$addr/24" dev host0
   nsenter -t "$init" -n ip link set host0 up
   nsenter -t "$init" -n ip route add default via "$NET.1" 2>/dev/null || true
@@ -143,6 +169,27 @@ cmd_up() {
   cmd_status
 }
 
+stop_pid() {
+  local pid=$1
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid"
+    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && { echo "pid $pid did not stop in 30 s, sending SIGKILL"; kill -KILL "$pid"; sleep 0.5; }
+  fi
+  return 0
+}
+
+cmd_restart() {
+  local name=${1:-}; [[ "$name" =~ ^h[1-9][0-9]?$ ]] || die "usage: lab.sh restart hI"
+  [ "$(cat "$STATE/mode" 2>/dev/null)" = nspawn ] || die "restart needs nspawn mode"
+  [ -f "$STATE/$name.pid" ] || die "$name is not up"
+  local start=$SECONDS
+  stop_pid "$(cat "$STATE/$name.pid")"
+  boot_nspawn "${name#h}"
+  wait_ssh "$(cat "$STATE/$name.addr")" || die "$name: sshd did not answer in 90 s after restart, see $STATE/$name.log"
+  echo "$name restarted in $((SECONDS - start)) s"
+}
+
 cmd_down() {
   local mode; mode="$(cat "$STATE/mode" 2>/dev/null || echo "$MODE")"
   for pf in "$STATE"/h*.pid; do
@@ -182,8 +229,9 @@ cmd_status() {
 
 case "${1:-}" in
   up) cmd_up "${2:-1}" ;;
+  restart) cmd_restart "${2:-}" ;;
   down) cmd_down ;;
   status) cmd_status ;;
   base) need_tools; lab_key; build_base ;;
-  *) echo "usage: $0 up N | down | status" >&2; exit 2 ;;
+  *) echo "usage: $0 up N | down | status | restart hI" >&2; exit 2 ;;
 esac

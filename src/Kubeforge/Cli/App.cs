@@ -71,6 +71,12 @@ public static class App
         root.Subcommands.Add(ResetCommand.Build(io));
         root.Subcommands.Add(UpCommand.Build(io));
         root.Subcommands.Add(PlanCommand.Build(io));
+        foreach (var c in NodeCommands.Build(io))
+        {
+            root.Subcommands.Add(c);
+        }
+        root.Subcommands.Add(ImagesCommands.BuildCheck(io));
+        root.Subcommands.Add(CaCommands.Build(io));
         return root;
     }
 }

@@ -49,6 +49,7 @@ public static class ConfigCommands
             return 0;
         });
         images.Subcommands.Add(list);
+        images.Subcommands.Add(ImagesCommands.BuildPull(io));
         config.Subcommands.Add(images);
         return config;
     }

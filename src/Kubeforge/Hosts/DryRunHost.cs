@@ -17,6 +17,35 @@ public sealed class DryRunHost(IHost inner) : IHost
     /// <summary>ReadOriginalAsync reads the real host, ignoring the overlay (for diffs).</summary>
     public Task<byte[]?> ReadOriginalAsync(string path, CancellationToken ct = default) => inner.ReadFileAsync(path, ct);
 
+    /// <summary>FileChangesAsync compares each path the run wrote or deleted (final state) with the real file: unchanged files
+    /// are left out; hideContent(path) = true reports a change without a diff (keys, kubeconfigs).</summary>
+    public async Task<IReadOnlyList<DryRunFileChange>> FileChangesAsync(Func<string, bool>? hideContent = null, CancellationToken ct = default)
+    {
+        var list = new List<DryRunFileChange>();
+        foreach (var (path, (content, mode)) in _overlay.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            var real = await inner.ReadFileAsync(path, ct).ConfigureAwait(false);
+            if (content is null)
+            {
+                if (real is not null)
+                {
+                    list.Add(new DryRunFileChange(path, true, false, null, 0));
+                }
+                continue;
+            }
+            var realMode = real is null ? 0 : (await inner.StatAsync(path, ct).ConfigureAwait(false)).Mode & 0xFFF;
+            if (real is not null && real.AsSpan().SequenceEqual(content) && realMode == mode)
+            {
+                continue;
+            }
+            var hide = hideContent?.Invoke(path) == true || content.Contains((byte)0) || (real?.Contains((byte)0) ?? false);
+            var diff = hide ? null : UnifiedDiff.Diff(real is null ? null : System.Text.Encoding.UTF8.GetString(real),
+                System.Text.Encoding.UTF8.GetString(content), real is null ? "/dev/null" : "a" + path, "b" + path);
+            list.Add(new DryRunFileChange(path, false, real is null, diff, mode));
+        }
+        return list;
+    }
+
     public Task<byte[]?> ReadFileAsync(string path, CancellationToken ct = default) =>
         _overlay.TryGetValue(path, out var o) ? Task.FromResult(o.Content) : inner.ReadFileAsync(path, ct);
 
@@ -90,6 +119,10 @@ public sealed class DryRunHost(IHost inner) : IHost
         return Task.FromResult(new CommandResult(0, "", ""));
     }
 }
+
+/// <summary>DryRunFileChange is the net change of one file in a dry run: a unified diff against the real file (null for secret
+/// or binary content), or deletion.</summary>
+public sealed record DryRunFileChange(string Path, bool Deleted, bool Created, string? Diff, int Mode);
 
 public enum DryRunKind { WriteFile, CreateDirectory, Delete, Rename, Run }
 

@@ -174,6 +174,20 @@ public sealed record VersionProfile
     /// <summary>Flannel is the flannel release of the `--cni flannel` addon (beyond kubeadm).</summary>
     public required FlannelPins Flannel { get; init; }
 
+    /// <summary>PreflightSwapIsError: kubeadm's Swap check is an error ("running with swap on is not supported");
+    /// from v1.28 (NodeSwap beta) it is a warning. (Boundary from release notes; not source-checked per release.)</summary>
+    public required bool PreflightSwapIsError { get; init; }
+
+    /// <summary>PreflightBridgeNfCheck: kubeadm checks /proc/sys/net/bridge/bridge-nf-call-iptables = 1 (removed in v1.30; UNCONFIRMED boundary).</summary>
+    public required bool PreflightBridgeNfCheck { get; init; }
+
+    /// <summary>PreflightConntrackRequired: `conntrack` is a mandatory FileExisting check (before v1.32).</summary>
+    public required bool PreflightConntrackRequired { get; init; }
+
+    /// <summary>CommunityPackageRepo: packages for this minor exist in the per-minor pkgs.k8s.io repositories (v1.24+);
+    /// older minors only in the legacy (frozen) yum/apt repositories, e.g. the Aliyun mirror of them.</summary>
+    public required bool CommunityPackageRepo { get; init; }
+
     /// <summary>KubeletConfigMapName is the name of the kubelet configuration ConfigMap.</summary>
     public string KubeletConfigMapName => UnversionedKubeletConfigMap ? "kubelet-config" : $"kubelet-config-1.{Minor}";
 

@@ -147,6 +147,10 @@ public static class VersionTable
             // manifests.go wrote authorization-mode into cfg.APIServer.ExtraArgs while extraArgs were maps
             // (v1.22 ConfigMap dump, §10.1); []Arg internal form (1.30) sets it in the defaults only. Boundary UNCONFIRMED.
             UploadedAuthorizationMode = m <= 29,
+            PreflightSwapIsError = m <= 27,
+            PreflightBridgeNfCheck = m <= 29,
+            PreflightConntrackRequired = m <= 31,
+            CommunityPackageRepo = m >= 24,
             // v1.22/1.23 init-defaults print the dockershim socket constant (public dumps); 1.24+ containerd URL
             InitDefaultsCriSocket = m <= 23 ? "/var/run/dockershim.sock" : "unix:///var/run/containerd/containerd.sock",
             // flannel-io/flannel Documentation/kube-flannel.yml: v0.15.1 (Nov 2021, kube-system, cni plugin from
