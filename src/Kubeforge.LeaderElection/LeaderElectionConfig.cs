@@ -59,6 +59,8 @@ public sealed class LeaderElectionConfig
 
     internal TaskScheduler CallbackScheduler { get; init; } = TaskScheduler.Default;
 
+    internal bool InlineContinuations { get; init; }
+
     /// <summary>Validate applies NewLeaderElector's checks in client-go's order; throws ArgumentException naming the rule.</summary>
     public void Validate()
     {

@@ -200,15 +200,18 @@ public sealed class LeaderElector
         // 3. record obtained: remember when it last changed (local time), then check holder and expiry.
         var oldRecord = snap.Record;
         var raw = oldRecord.Raw();
+        bool changed;
         lock (gate)
         {
-            if (raw != observedRawRecord)
+            changed = raw != observedRawRecord;
+            if (changed)
             {
                 observedRecord = oldRecord;
                 observedTimestamp = time.GetTimestamp();
                 observedRawRecord = raw;
             }
         }
+        if (changed) Debug($"observed a change of {lease.Describe()} (resourceVersion {snap.ResourceVersion}, holder \"{oldRecord.HolderIdentity}\")");
         if (oldRecord.HolderIdentity.Length > 0 && IsLeaseValid(nowTs) && !IsLeader)
         {
             Debug($"lock is held by {oldRecord.HolderIdentity} and has not yet expired");
@@ -216,8 +219,12 @@ public sealed class LeaderElector
         }
 
         // 4. correct the desired record, then 5. update with the resourceVersion from step 2.
+        // Deliberate fix over client-go: when the fast path failed after its write was applied (answer lost), client-go
+        // rewrites the byte-identical record (same renewTime), which other candidates cannot see as a change, while this
+        // leader restarts its own lease clock — the two then disagree about expiry by up to a request timeout. A fresh
+        // renewTime makes every successful renewal visible.
         desired = IsLeader
-            ? desired with { AcquireTime = oldRecord.AcquireTime, LeaderTransitions = oldRecord.LeaderTransitions }
+            ? desired with { RenewTime = time.GetUtcNow(), AcquireTime = oldRecord.AcquireTime, LeaderTransitions = oldRecord.LeaderTransitions }
             : desired with { LeaderTransitions = oldRecord.LeaderTransitions + 1 };
         try
         {
@@ -236,7 +243,9 @@ public sealed class LeaderElector
     {
         if (!IsLeader) return;
         // Release only once the leader's work has stopped, else two processes could act at once (ReleaseOnCancel's contract).
-        var waited = await Task.WhenAny(work, Task.Delay(config.RenewDeadline, time)).ConfigureAwait(false);
+        using var stop = new CancellationTokenSource();
+        var waited = await Task.WhenAny(work, DelayAsync(config.RenewDeadline, stop.Token)).ConfigureAwait(false);
+        stop.Cancel();
         if (waited != work)
         {
             Error("release", $"not releasing {lease.Describe()}: OnStartedLeading did not return within renewDeadline {config.RenewDeadline} after cancellation", null);
@@ -247,7 +256,18 @@ public sealed class LeaderElector
         using var timeout = new CancellationTokenSource(config.RenewDeadline, time);
         try
         {
-            await lease.UpdateAsync(released, timeout.Token).ConfigureAwait(false);
+            try
+            {
+                await lease.UpdateAsync(released, timeout.Token).ConfigureAwait(false);
+            }
+            catch (LeaseApiException e) when (e.IsConflict)
+            {
+                // A renewal cancelled in flight may have been applied, leaving our cached resourceVersion stale (client-go
+                // then fails the release). Re-read: if we still hold it, nobody else can have taken it, so release it.
+                var current = await lease.GetAsync(timeout.Token).ConfigureAwait(false);
+                if (current?.Record.HolderIdentity != lease.Identity) throw;
+                await lease.UpdateAsync(released, timeout.Token).ConfigureAwait(false);
+            }
             SetObservedRecord(released);
             Info($"released lease {lease.Describe()}");
         }
@@ -290,17 +310,15 @@ public sealed class LeaderElector
             }, CancellationToken.None, TaskContinuationOptions.None, config.CallbackScheduler);
     }
 
+    // DelayAsync waits on the TimeProvider; false when cancelled. (Not Task.Delay: its cancellation always resumes on the
+    // thread pool, which the deterministic simulation cannot follow.)
     private async Task<bool> DelayAsync(TimeSpan d, CancellationToken ct)
     {
-        try
-        {
-            await Task.Delay(d, time, ct).ConfigureAwait(false);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
+        if (ct.IsCancellationRequested) return false;
+        var tcs = new TaskCompletionSource<bool>(config.InlineContinuations ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously);
+        using var reg = ct.Register(static s => ((TaskCompletionSource<bool>)s!).TrySetResult(false), tcs);
+        using var timer = time.CreateTimer(static s => ((TaskCompletionSource<bool>)s!).TrySetResult(true), tcs, d, Timeout.InfiniteTimeSpan);
+        return await tcs.Task.ConfigureAwait(false);
     }
 
     // Report: a 409 is the expected outcome of losing a race (another candidate wrote first) → log; anything else → error.
