@@ -93,6 +93,7 @@ public sealed class World
         {
             n.Identity = $"node{n.Index}_{++generation}";
             client.IdentitySink?.Invoke(n.Identity);
+            n.FirstSeen.Clear(); // observations belong to one elector
             n.Elector = new LeaderElector(new LeaderElectionConfig
             {
                 Lock = new LeaseLock(client, "kube-system", "sim", n.Identity),
