@@ -45,7 +45,7 @@ else
   echo "test.sh: NativeAOT build: FAILED"
 fi
 
-for proj in tests/Kubeforge.Tests tests/Kubeforge.IntegrationTests; do
+for proj in tests/Kubeforge.Tests tests/Kubeforge.LeaderElection.Tests tests/Kubeforge.IntegrationTests; do
   name="$(basename "$proj")"
   echo "test.sh: running $name"
   dotnet test "$proj" --nologo -v q --logger "trx;LogFileName=$name.trx" --results-directory "$results" 2>&1 | grep -vE "^\s*$" | tail -n 40
