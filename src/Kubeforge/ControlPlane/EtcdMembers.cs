@@ -23,8 +23,9 @@ public sealed record EtcdMember(ulong Id, string Name, IReadOnlyList<string> Pee
 public sealed class EtcdGatewayClient(IReadOnlyList<string> endpoints, HttpClient http) : IDisposable
 {
     /// <summary>Create builds a client trusting only the etcd CA and presenting the given client certificate.</summary>
-    public static EtcdGatewayClient Create(IReadOnlyList<string> endpoints, X509Certificate2 ca, X509Certificate2 clientCert, TimeSpan timeout) =>
-        new(endpoints, TlsHttp.Create(ca, clientCert, timeout));
+    public static EtcdGatewayClient Create(IReadOnlyList<string> endpoints, X509Certificate2 ca, X509Certificate2 clientCert, TimeSpan timeout,
+        SocketsHttpHandler? handler = null) =>
+        new(endpoints, TlsHttp.Create(ca, clientCert, timeout, handler));
 
     public void Dispose() => http.Dispose();
 
@@ -39,6 +40,10 @@ public sealed class EtcdGatewayClient(IReadOnlyList<string> endpoints, HttpClien
         var resp = await PostAsync("/v3/cluster/member/add", body, ct).ConfigureAwait(false);
         return (Member(resp["member"] as JsonObject ?? throw new UserError("etcd member add returned no member")), Members(resp["members"]));
     }
+
+    /// <summary>RemoveAsync removes a member by ID (POST /v3/cluster/member/remove) and returns the remaining members.</summary>
+    public async Task<IReadOnlyList<EtcdMember>> RemoveAsync(ulong id, CancellationToken ct = default) =>
+        Members((await PostAsync("/v3/cluster/member/remove", $"{{\"ID\":\"{id.ToString(CultureInfo.InvariantCulture)}\"}}", ct).ConfigureAwait(false))["members"]);
 
     /// <summary>PromoteAsync promotes a learner to a voting member (POST /v3/cluster/member/promote).</summary>
     public Task PromoteAsync(ulong id, CancellationToken ct = default) =>

@@ -8,18 +8,19 @@ namespace Kubeforge.Discovery;
 /// etcd's gateway). Host names are always checked against the certificate when a CA is given.</summary>
 public static class TlsHttp
 {
-    /// <summary>Create returns a client that trusts only ca (null: no verification at all) with an optional client certificate.</summary>
-    public static HttpClient Create(X509Certificate2? ca, X509Certificate2? clientCert, TimeSpan timeout)
+    /// <summary>Create returns a client that trusts only ca (null: no verification at all) with an optional client
+    /// certificate. handler: a connection handler to configure instead of a new one (tests reach other namespaces).</summary>
+    public static HttpClient Create(X509Certificate2? ca, X509Certificate2? clientCert, TimeSpan timeout, SocketsHttpHandler? handler = null)
     {
-        var handler = new SocketsHttpHandler
+        handler ??= new SocketsHttpHandler
         {
             ConnectTimeout = TimeSpan.FromSeconds(Math.Min(10, timeout.TotalSeconds)),
             PooledConnectionLifetime = TimeSpan.FromMinutes(1),
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                RemoteCertificateValidationCallback = (_, cert, _, errors) => ca is null || Verify(cert as X509Certificate2, ca, errors),
-                ClientCertificates = clientCert is null ? null : new X509CertificateCollection { clientCert },
-            },
+        };
+        handler.SslOptions = new SslClientAuthenticationOptions
+        {
+            RemoteCertificateValidationCallback = (_, cert, _, errors) => ca is null || Verify(cert as X509Certificate2, ca, errors),
+            ClientCertificates = clientCert is null ? null : new X509CertificateCollection { clientCert },
         };
         return new HttpClient(handler) { Timeout = timeout };
     }

@@ -1,4 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
+using Kubeforge.ControlPlane;
 using Kubeforge.Hosts;
 using Kubeforge.Phases;
 using Kubeforge.Yaml;
@@ -113,7 +114,7 @@ public static class ResetPhases
         var keyPem = await Read("apiserver-etcd-client.key");
         using var ca = X509Certificate2.CreateFromPem(caPem);
         using var client = X509Certificate2.CreateFromPem(certPem, keyPem);
-        using var etcd = new EtcdMembers(m.LocalClientUrl, ca, client, o.EtcdTimeout, o.EtcdHandler?.Invoke());
+        using var etcd = EtcdGatewayClient.Create([m.LocalClientUrl.ToString()], ca, client, o.EtcdTimeout, o.EtcdHandler?.Invoke());
         var members = await etcd.ListAsync(ct).ConfigureAwait(false);
         var self = members.FirstOrDefault(x => x.PeerUrls.Any(u => m.PeerUrls.Contains(u))) ?? members.FirstOrDefault(x => m.Name.Length > 0 && x.Name == m.Name);
         if (self is null)
