@@ -271,7 +271,7 @@ public static class KubeProxy
     public static string Config(KubeadmConfig cfg)
     {
         var m = Defaults(cfg.Profile);
-        Merge(m, cfg.KubeProxyConfiguration);
+        m.MergeFrom(cfg.KubeProxyConfiguration);
         if (m.Str("bindAddress") is null or "")
         {
             m["bindAddress"] = CidrMath.IsIPv6(cfg.AdvertiseAddress) ? "::" : "0.0.0.0";
@@ -286,20 +286,6 @@ public static class KubeProxy
         return GoYamlWriter.Write(m).TrimEnd('\n');
     }
 
-    private static void Merge(YMap into, YMap from)
-    {
-        foreach (var (k, v) in from)
-        {
-            if (v is YMap vm && into[k] is YMap im)
-            {
-                Merge(im, vm);
-            }
-            else
-            {
-                into[k] = YMap.Clone(v);
-            }
-        }
-    }
 
     /// <summary>ConfigMap is kube-system/kube-proxy (label app: kube-proxy) with config.conf and kubeconfig.conf, signed
     /// with the component-config hash unless the user supplied a KubeProxyConfiguration.</summary>

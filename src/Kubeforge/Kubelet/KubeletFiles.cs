@@ -25,7 +25,7 @@ public static class KubeletFiles
     public static YMap Config(KubeadmConfig cfg, bool systemdResolvedActive)
     {
         var doc = Defaults(cfg);
-        Merge(doc, cfg.KubeletConfiguration);
+        doc.MergeFrom(cfg.KubeletConfiguration);
         doc["apiVersion"] = "kubelet.config.k8s.io/v1beta1";
         doc["kind"] = "KubeletConfiguration";
         // kubeadm fills these only when empty; a user's non-empty value stays (kubeadm warns).
@@ -220,21 +220,6 @@ public static class KubeletFiles
         return new YMap { { "flushFrequency", 0 }, { "options", options }, { "verbosity", 0 } };
     }
 
-    // Deep merge: user mappings merge into default mappings, anything else replaces.
-    private static void Merge(YMap target, YMap user)
-    {
-        foreach (var (k, v) in user)
-        {
-            if (v is YMap um && target[k] is YMap tm)
-            {
-                Merge(tm, um);
-            }
-            else
-            {
-                target[k] = YMap.Clone(v);
-            }
-        }
-    }
 
     private static void DefaultIfEmpty(YMap m, string key, string value)
     {

@@ -163,6 +163,23 @@ public sealed class YMap : YNode, IEnumerable<KeyValuePair<string, YNode>>
 
     System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 
+    /// <summary>MergeFrom deep-merges over into this map: nested mappings merge key by key, anything else
+    /// (scalars, sequences) replaces the existing value with a copy.</summary>
+    public void MergeFrom(YMap over)
+    {
+        foreach (var (k, v) in over._entries)
+        {
+            if (v is YMap vm && this[k] is YMap mine)
+            {
+                mine.MergeFrom(vm);
+            }
+            else
+            {
+                this[k] = Clone(v);
+            }
+        }
+    }
+
     /// <summary>DeepClone copies the whole tree.</summary>
     public YMap DeepClone() => (YMap)Clone(this);
 
