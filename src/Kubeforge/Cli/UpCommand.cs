@@ -4,9 +4,14 @@ using Kubeforge.Phases;
 namespace Kubeforge.Cli;
 
 /// <summary>UpCommand is the cluster-level entry point. Without a cluster file it means "a single-node
-/// cluster on this machine": the init workflow on the local host with the built-in defaults.</summary>
+/// cluster on this machine": prepare this host (kernel modules, sysctls, swap, SELinux, containerd config), then
+/// run the init workflow with the built-in defaults (newest Kubernetes, pod network 10.244.0.0/16, flannel).
+/// Multi-host cluster files are planned with "kubeforge plan -f"; running them is not in this build yet.</summary>
 public static class UpCommand
 {
+    /// <summary>DefaultPodNetwork is the pod CIDR of the built-in single-node cluster (flannel's default, as in the guide).</summary>
+    public const string DefaultPodNetwork = "10.244.0.0/16";
+
     public static Command Build(CliIo io)
     {
         var file = new Option<string?>("--file", "-f") { Description = "Cluster file describing the hosts (default: a single-node cluster on this machine)" };
@@ -16,15 +21,18 @@ public static class UpCommand
         {
             if (pr.GetValue(file) is { } f)
             {
-                throw new UserError($"--file {f}: multi-host cluster files are not supported by this build yet; run \"kubeforge up\" without -f for a single-node cluster on this machine");
+                throw new UserError($"--file {f}: running multi-host cluster files is not in this build yet; see the plan with \"kubeforge plan -f {f}\", or run \"kubeforge up\" without -f for a single-node cluster on this machine");
             }
-            var args = new List<string> { "init" };
-            if (pr.GetValue(dryRun))
-            {
-                args.Add("--dry-run");
-            }
+            var dry = pr.GetValue(dryRun) ? new[] { "--dry-run" } : [];
             io.Ui.Info("up", "No cluster file given: creating a single-node cluster on this machine");
-            return App.Run(args.ToArray(), io.Out, io.Err, io.Env);
+            io.Ui.Info("up", "Step 1/2: prepare this host");
+            var code = App.Run(["prepare", .. dry], io.Out, io.Err, io.Env);
+            if (code != 0)
+            {
+                return code;
+            }
+            io.Ui.Info("up", $"Step 2/2: init (pod network {DefaultPodNetwork}, CNI flannel)");
+            return App.Run(["init", "--pod-network-cidr", DefaultPodNetwork, "--cni", "flannel", .. dry], io.Out, io.Err, io.Env);
         });
         return up;
     }

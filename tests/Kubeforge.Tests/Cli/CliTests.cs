@@ -196,3 +196,31 @@ public sealed class CertsCliTests : IDisposable
         Assert.Matches("^[a-z0-9]{6}\\.[a-z0-9]{16}\n$", output);
     }
 }
+
+public sealed class UpCliTests
+{
+    [Fact]
+    public void UpDryRunPreparesThenInitsAndChangesNothing()
+    {
+        var before = Directory.Exists("/etc/kubernetes") ? Directory.GetFileSystemEntries("/etc/kubernetes", "*", SearchOption.AllDirectories).Length : -1;
+        var (code, output, err) = CliRun.Run("up", "--dry-run");
+        Assert.True(code == 0, err + output);
+        Assert.Contains("[up] Step 1/2: prepare this host", output);
+        Assert.Contains("[dryrun] Nothing on local was changed", output);
+        Assert.Contains("[up] Step 2/2: init", output);
+        Assert.Contains("- --cluster-cidr=10.244.0.0/16", output);
+        Assert.Contains("Would perform action CREATE on resource \"daemonsets\"", output);
+        var after = Directory.Exists("/etc/kubernetes") ? Directory.GetFileSystemEntries("/etc/kubernetes", "*", SearchOption.AllDirectories).Length : -1;
+        Assert.Equal(before, after);
+        var dir = output.Split('\n').First(l => l.Contains("would-be files", StringComparison.Ordinal)).Split('"')[1];
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
+    public void UpWithAClusterFilePointsToPlan()
+    {
+        var (code, _, err) = CliRun.Run("up", "-f", "cluster.yaml");
+        Assert.Equal(1, code);
+        Assert.Contains("kubeforge plan -f cluster.yaml", err);
+    }
+}
