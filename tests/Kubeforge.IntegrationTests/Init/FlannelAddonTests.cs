@@ -1,3 +1,4 @@
+using Kubeforge.IntegrationTests.Kit;
 using System.Text.Json.Nodes;
 using Kubeforge.TestApiServer;
 using static Kubeforge.IntegrationTests.Init.InitAgainstTestApiServerTests;
@@ -17,22 +18,9 @@ public sealed class FlannelAddonTests : IDisposable
     [InlineData("v1.37.0", "kube-flannel")]
     public async Task InitWithFlannelCreatesItsObjectsOnce(string version, string ns)
     {
-        var port = FreePort();
-        string[] common = ["--rootfs", _root, "--node-name", "cp1", "--apiserver-advertise-address", "127.0.0.1", "--apiserver-bind-port", port.ToString(),
-            "--kubernetes-version", version, "--pod-network-cidr", "10.30.0.0/16", "--cni", "flannel", "--cni-backend", "host-gw", "--cni-iface", "lo"];
-        var pre = InitAgainstTestApiServerTests.Cli(["init", "phase", "certs", "all", .. common]);
-        Assert.True(pre.Code == 0, pre.Err);
-        var pki = Path.Join(_root, "etc/kubernetes/pki");
-        await using var server = await Kubeforge.TestApiServer.TestApiServer.StartAsync(new TestApiServerOptions
-        {
-            TlsCertFile = Path.Join(pki, "apiserver.crt"),
-            TlsKeyFile = Path.Join(pki, "apiserver.key"),
-            ClientCaFile = Path.Join(pki, "ca.crt"),
-            BindAddress = "127.0.0.1",
-            Port = port,
-            GitVersion = version,
-        });
-        server.Store.Put(JsonNode.Parse("""{"apiVersion":"v1","kind":"Node","metadata":{"name":"cp1"}}""")!.AsObject());
+        await using var cp = await ControlPlaneNode.StartAsync(_root, version, "--pod-network-cidr", "10.30.0.0/16", "--cni", "flannel", "--cni-backend", "host-gw", "--cni-iface", "lo");
+        var common = cp.Flags;
+        var server = cp.Server;
 
         var (code, output, err) = InitAgainstTestApiServerTests.Cli(["init", .. common]);
         Assert.True(code == 0, err + output);

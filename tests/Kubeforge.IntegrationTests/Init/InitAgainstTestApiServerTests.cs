@@ -44,24 +44,11 @@ public sealed class InitAgainstTestApiServerTests : IDisposable
     [InlineData("v1.37.0")]
     public async Task InitCreatesExactlyKubeadmsObjects(string version)
     {
-        var port = FreePort();
-        string[] common = ["--rootfs", _root, "--node-name", "cp1", "--apiserver-advertise-address", "127.0.0.1", "--apiserver-bind-port", port.ToString(),
-            "--kubernetes-version", version, "--image-repository", "registry.aliyuncs.com/google_containers", "--pod-network-cidr", "10.244.0.0/16"];
-        var pre = Cli(["init", "phase", "certs", "all", .. common]);
-        Assert.True(pre.Code == 0, pre.Err);
+        await using var cp = await ControlPlaneNode.StartAsync(_root, version, "--image-repository", "registry.aliyuncs.com/google_containers", "--pod-network-cidr", "10.244.0.0/16");
+        var common = cp.Flags;
+        var server = cp.Server;
+        var port = server.BaseUri.Port;
         var pki = Path.Join(_root, "etc/kubernetes/pki");
-
-        await using var server = await Kubeforge.TestApiServer.TestApiServer.StartAsync(new TestApiServerOptions
-        {
-            TlsCertFile = Path.Join(pki, "apiserver.crt"),
-            TlsKeyFile = Path.Join(pki, "apiserver.key"),
-            ClientCaFile = Path.Join(pki, "ca.crt"),
-            BindAddress = "127.0.0.1",
-            Port = port,
-            GitVersion = version,
-        });
-        // the kubelet would register its Node; the test double does not run a kubelet
-        server.Store.Put(JsonNode.Parse("""{"apiVersion":"v1","kind":"Node","metadata":{"name":"cp1","labels":{"kubernetes.io/hostname":"cp1"}},"spec":{"taints":[{"key":"example.com/keep","effect":"NoSchedule"}]}}""")!.AsObject());
 
         var (code, output, err) = Cli(["init", "--upload-certs", .. common]);
         Assert.True(code == 0, err + output);

@@ -23,23 +23,12 @@ public sealed class InitTokenResetTests : IDisposable
     [Fact]
     public async Task InitThenTokensThenResetLeavesOnlyTheBackup()
     {
-        var port = InitAgainstTestApiServerTests.FreePort();
         var version = "v1.37.0";
-        string[] common = ["--rootfs", _root, "--node-name", "cp1", "--apiserver-advertise-address", "127.0.0.1", "--apiserver-bind-port", port.ToString(),
-            "--kubernetes-version", version, "--pod-network-cidr", "10.244.0.0/16"];
-        var pre = InitAgainstTestApiServerTests.Cli(["init", "phase", "certs", "all", .. common]);
-        Assert.True(pre.Code == 0, pre.Err);
+        await using var cp = await ControlPlaneNode.StartAsync(_root, version, "--pod-network-cidr", "10.244.0.0/16");
+        var common = cp.Flags;
+        var server = cp.Server;
+        var port = server.BaseUri.Port;
         var pki = Path.Join(_root, "etc/kubernetes/pki");
-        await using var server = await Kubeforge.TestApiServer.TestApiServer.StartAsync(new TestApiServerOptions
-        {
-            TlsCertFile = Path.Join(pki, "apiserver.crt"),
-            TlsKeyFile = Path.Join(pki, "apiserver.key"),
-            ClientCaFile = Path.Join(pki, "ca.crt"),
-            BindAddress = "127.0.0.1",
-            Port = port,
-            GitVersion = version,
-        });
-        server.Store.Put(JsonNode.Parse("""{"apiVersion":"v1","kind":"Node","metadata":{"name":"cp1"}}""")!.AsObject());
         var init = InitAgainstTestApiServerTests.Cli(["init", .. common]);
         Assert.True(init.Code == 0, init.Err + init.Out);
         var created = Directory.EnumerateFiles(_root, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(_root, f)).ToList();
