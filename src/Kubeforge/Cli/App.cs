@@ -106,4 +106,15 @@ public sealed class CliIo(TextWriter stdout, TextWriter stderr, CliEnvironment e
     public TextWriter Err { get; } = stderr;
     public CliEnvironment Env { get; } = env;
     public IUi Ui { get; } = new PlainUi(stdout, stderr);
+
+    /// <summary>Context builds the phase context of one command run: this run's output, clock and start time.</summary>
+    public PhaseContext Context(Config.KubeadmConfig config, Hosts.IHost host, bool dryRun = false) => new()
+    {
+        Config = config,
+        Host = host,
+        Ui = Ui,
+        Time = Env.Time,
+        StartTime = Env.Time.GetUtcNow(),
+        DryRun = dryRun,
+    };
 }

@@ -71,14 +71,7 @@ public static class CertsCommand
                 ? new InitFlags { KubernetesVersion = pr.GetValue(_version), CertDir = pr.GetValue(_certDir) }
                 : new InitFlags();
             var cfg = KubeadmConfigLoader.Load(ConfigResolver.ReadConfigFile(path), path ?? "flags", flags, NodeIdentity.Detect());
-            return new PhaseContext
-            {
-                Config = cfg,
-                Host = io.Env.HostFactory(pr.GetValue(_rootfs)),
-                Ui = io.Ui,
-                Time = io.Env.Time,
-                StartTime = io.Env.Time.GetUtcNow(),
-            };
+            return io.Context(cfg, io.Env.HostFactory(pr.GetValue(_rootfs)));
         }
     }
 }

@@ -108,15 +108,7 @@ public static class InitCommand
         var realHost = io.Env.HostFactory(rootfs);
         var config = await ConfigResolver.ResolveInitAsync(flags, pr, realHost, ct).ConfigureAwait(false);
         var host = dryRun ? new DryRunHost(realHost) : realHost;
-        var ctx = new PhaseContext
-        {
-            Config = config,
-            Host = host,
-            Ui = io.Ui,
-            Time = io.Env.Time,
-            StartTime = io.Env.Time.GetUtcNow(),
-            DryRun = dryRun,
-        };
+        var ctx = io.Context(config, host, dryRun);
         var runner = new WorkflowRunner(InitWorkflow.Phases(config.Profile));
         var skip = InitFlagSet.Split(pr.GetValue(flags.SkipPhases)).Concat(config.Init.SkipPhases).ToList();
         var unknown = runner.UnknownPhases(skip);

@@ -138,15 +138,7 @@ public static class JoinCli
 
         var undo = new UndoHost(realHost);
         IHost host = dryRun ? new DryRunHost(realHost) : undo;
-        var ctx = new PhaseContext
-        {
-            Config = config,
-            Host = host,
-            Ui = io.Ui,
-            Time = io.Env.Time,
-            StartTime = io.Env.Time.GetUtcNow(),
-            DryRun = dryRun,
-        };
+        var ctx = io.Context(config, host, dryRun);
         ctx.Bag[JoinWorkflow.DataKey] = data;
         if (runsPreflight)
         {

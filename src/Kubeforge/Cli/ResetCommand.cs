@@ -73,7 +73,7 @@ public static class ResetCommand
             IgnorePreflightErrors = InitFlagSet.Split(pr.GetValue(f.IgnorePreflightErrors)),
             ReadLine = io.Env.ReadLine,
         };
-        var ctx = new PhaseContext { Config = config, Host = host, Ui = io.Ui, Time = io.Env.Time, StartTime = io.Env.Time.GetUtcNow(), DryRun = dryRun };
+        var ctx = io.Context(config, host, dryRun);
         var runner = new WorkflowRunner(ResetWorkflow.Phases(options));
         var skip = InitFlagSet.Split(pr.GetValue(f.SkipPhases));
         var unknown = runner.UnknownPhases(skip);

@@ -201,10 +201,16 @@ public static class StaticPods
 
         var host = BindProbeHost(extra);
         var container = PodParts.Container(KubeControllerManager, KubeImage(cfg, KubeControllerManager), command, PodParts.Requests("200m"));
-        container.Add("livenessProbe", PodParts.Liveness(host, "/healthz", 10257, PodParts.HttpsScheme));
-        container.Add("startupProbe", PodParts.Startup(host, "/healthz", 10257, PodParts.HttpsScheme, c.ApiServer.TimeoutForControlPlane));
+        AddHealthzProbes(container, host, 10257, c.ApiServer.TimeoutForControlPlane);
         container.Add("volumeMounts", new YSeq(mounts.Mounts));
         return PodParts.Pod(KubeControllerManager, container, mounts.Volumes, cfg.Profile);
+    }
+
+    // controller-manager and scheduler: liveness and startup probes on HTTPS /healthz, no readiness probe
+    private static void AddHealthzProbes(YMap container, string host, int port, TimeSpan controlPlaneTimeout)
+    {
+        container.Add("livenessProbe", PodParts.Liveness(host, "/healthz", port, PodParts.HttpsScheme));
+        container.Add("startupProbe", PodParts.Startup(host, "/healthz", port, PodParts.HttpsScheme, controlPlaneTimeout));
     }
 
     /// <summary>Scheduler renders kube-scheduler.yaml (it mounts no CA-trust folders).</summary>
@@ -234,8 +240,7 @@ public static class StaticPods
 
         var host = BindProbeHost(extra);
         var container = PodParts.Container(KubeScheduler, KubeImage(cfg, KubeScheduler), command, PodParts.Requests("100m"));
-        container.Add("livenessProbe", PodParts.Liveness(host, "/healthz", 10259, PodParts.HttpsScheme));
-        container.Add("startupProbe", PodParts.Startup(host, "/healthz", 10259, PodParts.HttpsScheme, c.ApiServer.TimeoutForControlPlane));
+        AddHealthzProbes(container, host, 10259, c.ApiServer.TimeoutForControlPlane);
         container.Add("volumeMounts", new YSeq(mounts.Mounts));
         return PodParts.Pod(KubeScheduler, container, mounts.Volumes, cfg.Profile);
     }
