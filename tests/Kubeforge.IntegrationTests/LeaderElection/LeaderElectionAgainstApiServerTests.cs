@@ -165,13 +165,19 @@ public class LeaderElectionAgainstApiServerTests(ITestOutputHelper output)
     {
         await using var h = await ApiServerHarness.StartAsync();
         var errors = new List<string>();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(1.5));
+        // run until the first error has been reported (a fixed short window raced with a slow first TLS request
+        // on a loaded machine); the upper bound only keeps a broken elector from hanging the suite
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         var stopped = false;
         var elector = new LeaderElector(new LeaderElectionConfig
         {
             Lock = new LeaseLock(new HttpLeaseClient(h.Client(h.Pki.Client("nobody"))), "kube-system", "le-test", "x_1"),
             LeaseDuration = Lease, RenewDeadline = Renew, RetryPeriod = Retry,
-            OnError = e => { lock (errors) errors.Add(e.ToString()); },
+            OnError = e =>
+            {
+                lock (errors) errors.Add(e.ToString());
+                cts.CancelAfter(TimeSpan.FromMilliseconds(300));
+            },
             Callbacks = new LeaderCallbacks { OnStartedLeading = _ => Task.CompletedTask, OnStoppedLeading = () => stopped = true },
         });
         await elector.RunAsync(cts.Token);
