@@ -176,13 +176,17 @@ public class LeaderElectionAgainstApiServerTests(ITestOutputHelper output)
             OnError = e =>
             {
                 lock (errors) errors.Add(e.ToString());
-                cts.CancelAfter(TimeSpan.FromMilliseconds(300));
+                if (e.ToString().Contains("403", StringComparison.Ordinal))
+                {
+                    cts.CancelAfter(TimeSpan.FromMilliseconds(300));
+                }
             },
             Callbacks = new LeaderCallbacks { OnStartedLeading = _ => Task.CompletedTask, OnStoppedLeading = () => stopped = true },
         });
         await elector.RunAsync(cts.Token);
         Assert.True(stopped, "OnStoppedLeading runs even when leadership was never obtained");
-        Assert.NotEmpty(errors);
-        Assert.All(errors, e => Assert.Contains("403", e));
+        // the 403 is surfaced (a slow first request on a loaded machine may also surface a timeout before it)
+        Assert.Contains(errors, e => e.Contains("403", StringComparison.Ordinal));
+        Assert.Null(h.Store.Get("leases", "kube-system", "le-test"));
     }
 }
