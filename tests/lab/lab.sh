@@ -6,15 +6,17 @@
 #   lab.sh restart hI   power host hI off and boot it again on the same overlay (a reboot: changes on disk stay)
 # Host hI has address 10.98.0.(10+I), user root and user kf (sudo NOPASSWD) with the lab key
 # tests/lab/.state/id_ed25519. Host h2 (when N>=2) makes kf's sudo ask for the password in .state/sudo-password.
+# Several labs can run at once when each sets its own KFLAB_BRIDGE, KFLAB_NET (first three octets), KFLAB_STATE
+# and KFLAB_RUNDIR (defaults: kflab0, 10.98.0, tests/lab/.state, /var/lib/kubeforge-lab).
 # Mode: KFLAB_MODE=nspawn (default) or netns (plain network namespaces running only sshd; shares the filesystem).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
-STATE="$HERE/.state"
+STATE="${KFLAB_STATE:-$HERE/.state}"
 BASE="${KFLAB_BASE:-/var/cache/kubeforge-lab/base}"
 RUNDIR="${KFLAB_RUNDIR:-/var/lib/kubeforge-lab}"
-BR=kflab0
-NET=10.98.0
+BR="${KFLAB_BRIDGE:-kflab0}"
+NET="${KFLAB_NET:-10.98.0}"
 MODE="${KFLAB_MODE:-nspawn}"
 SUDOPW_HOST="${KFLAB_SUDOPW_HOST:-2}"
 
@@ -41,10 +43,18 @@ lab_key() {
 }
 
 # Packages a node needs beyond the boot essentials (containerd, runc, kmod/modprobe, sysctl, iptables, CA tools).
-NODE_PKGS="containerd runc kmod procps iptables ca-certificates"
-BASE_VERSION=2
+# haproxy, keepalived, nginx (stream) and etcd are what the HA load balancer and the stand-in control plane run.
+NODE_PKGS="containerd runc kmod procps iptables ca-certificates curl haproxy keepalived nginx libnginx-mod-stream etcd-server etcd-client"
+BASE_VERSION=3
 
 build_base() {
+  exec 9>"$(dirname "$BASE")/.base.lock" 2>/dev/null || { mkdir -p "$(dirname "$BASE")"; exec 9>"$(dirname "$BASE")/.base.lock"; }
+  flock 9
+  build_base_locked
+  flock -u 9
+}
+
+build_base_locked() {
   if [ -f "$BASE/.kubeforge-lab-ready" ]; then
     # an older base: add the node packages in place instead of rebuilding it
     if [ "$(cat "$BASE/.kubeforge-lab-ready")" != "$BASE_VERSION" ]; then
@@ -53,6 +63,7 @@ build_base() {
       chroot "$BASE" sh -c "cp /etc/resolv.conf.lab-build /etc/resolv.conf 2>/dev/null; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $NODE_PKGS" \
         >"$(dirname "$BASE")/base-upgrade.log" 2>&1 || die "installing node packages into the base failed, see $(dirname "$BASE")/base-upgrade.log"
       rm -f "$BASE/etc/resolv.conf.lab-build"; chroot "$BASE" apt-get clean
+      chroot "$BASE" systemctl disable etcd haproxy keepalived nginx >/dev/null 2>&1 || true
       echo "$BASE_VERSION" > "$BASE/.kubeforge-lab-ready"
     fi
     return
@@ -67,6 +78,8 @@ build_base() {
   rm -f "$BASE.tmp"/etc/ssh/ssh_host_*          # every host makes its own keys
   echo 'kf ALL=(ALL) NOPASSWD: ALL' > "$BASE.tmp/etc/sudoers.d/kf"; chmod 440 "$BASE.tmp/etc/sudoers.d/kf"
   ln -sf /dev/null "$BASE.tmp/etc/systemd/system/systemd-networkd-wait-online.service"
+  # installed, not running: Kubeforge (load balancer) and the kubelet stand-in (etcd) start what a node needs
+  chroot "$BASE.tmp" systemctl disable etcd haproxy keepalived nginx >/dev/null 2>&1 || true
   echo "$BASE_VERSION" > "$BASE.tmp/.kubeforge-lab-ready"
   mv "$BASE.tmp" "$BASE"
 }
@@ -132,11 +145,11 @@ boot_nspawn() {
 }
 
 up_netns() {
-  local i=$1 name="h$i" addr="$NET.$((10 + i))" d="$RUNDIR/h$i" ns="kflab-h$i"
+  local i=$1 name="h$i" addr="$NET.$((10 + i))" d="$RUNDIR/h$i" ns="$BR-h$i"
   mkdir -p "$d"
   ip netns add "$ns"
-  ip link add "kfv$i" type veth peer name eth0 netns "$ns"
-  ip link set "kfv$i" master "$BR" up
+  ip link add "${BR}v$i" type veth peer name eth0 netns "$ns"
+  ip link set "${BR}v$i" master "$BR" up
   ip netns exec "$ns" ip addr add "$addr/24" dev eth0
   ip netns exec "$ns" ip link set eth0 up; ip netns exec "$ns" ip link set lo up
   ssh-keygen -q -t ed25519 -N '' -f "$d/host_ed25519"
@@ -207,7 +220,7 @@ cmd_down() {
     mountpoint -q "$d/root" 2>/dev/null && umount "$d/root"
     rm -rf "$d"
   done
-  for ns in $(ip netns list 2>/dev/null | awk '/^kflab-/{print $1}'); do ip netns del "$ns"; done
+  for ns in $(ip netns list 2>/dev/null | awk -v p="^$BR-h" '$1 ~ p {print $1}'); do ip netns del "$ns"; done
   ip link show "$BR" >/dev/null 2>&1 && ip link del "$BR"
   rm -f "$STATE"/h*.addr "$STATE"/h*.log "$STATE/mode" "$STATE/known_hosts"
   echo "lab down"
