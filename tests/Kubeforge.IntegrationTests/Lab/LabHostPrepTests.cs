@@ -8,25 +8,15 @@ namespace Kubeforge.IntegrationTests.Lab;
 /// nspawn hosts booted from the cached base), driven in parallel as root@h1, kf@h2 (sudo with a password) and kf@h3 (NOPASSWD
 /// sudo): seeded problems are reported with fixes, fixed, idempotent, survive a reboot of the host, and a dry run over SSH changes
 /// nothing. It stops the lab it started.</summary>
+[Collection("lab")]
 public sealed class LabHostPrepTests : IDisposable
 {
-    private static readonly string Repo = FindRepo();
-    private static string LabSh => Path.Join(Repo, "tests", "lab", "lab.sh");
-    private static string State => Path.Join(Repo, "tests", "lab", ".state");
-
-    private static string FindRepo()
-    {
-        var d = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Join(d, "tests", "lab", "lab.sh")))
-        {
-            d = Path.GetDirectoryName(d) ?? throw new InvalidOperationException("repo root not found");
-        }
-        return d;
-    }
+    private static string LabSh => LabKit.LabSh;
+    private static string State => LabKit.State;
 
     private sealed record Lab(int I, string User)
     {
-        public string Addr => $"10.98.0.{10 + I}";
+        public string Addr => LabKit.Addr(I);
 
         public string[] HostArgs => I == 2
             ? ["--host", $"{User}@{Addr}", "--ssh-key", Path.Join(State, "id_ed25519"), "--known-hosts", Path.Join(State, "known_hosts"), "--sudo-password-file", Path.Join(State, "sudo-password")]
@@ -58,7 +48,7 @@ public sealed class LabHostPrepTests : IDisposable
         var (upCode, upOut) = Proc.RunWithTimeout(TimeSpan.FromMinutes(15), LabSh, "up", "3");
         Assert.True(upCode == 0, upOut);
         // a mirror registry on the lab bridge with a certificate from `kubeforge ca issue`, holding the v1.29.3 plan
-        using var reg = new TestRegistry("10.98.0.1", SshdFixture.FreePort());
+        using var reg = new TestRegistry(LabKit.Machine, SshdFixture.FreePort());
         var repo = $"{reg.Host}/google_containers";
         var plan = new StringWriter();
         Assert.Equal(0, App.Run(["config", "images", "list", "--kubernetes-version", "v1.29.3", "--image-repository", repo], plan, new StringWriter()));
