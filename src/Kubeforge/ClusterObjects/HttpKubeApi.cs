@@ -24,11 +24,13 @@ public sealed class HttpKubeApi : IKubeApi, IDisposable
     }
 
     /// <summary>FromKubeConfig builds the port from kubeconfig bytes (e.g. admin.conf): the current context's
-    /// cluster and user; credentials must be embedded (certificate/key data or a token).</summary>
-    public static HttpKubeApi FromKubeConfig(byte[] kubeconfig, TimeSpan? timeout = null, string source = "kubeconfig")
+    /// cluster and user; credentials must be embedded (certificate/key data or a token). serverOverride sends the requests
+    /// to another API server with the same credentials and CA (e.g. one control plane instead of the VIP).</summary>
+    public static HttpKubeApi FromKubeConfig(byte[] kubeconfig, TimeSpan? timeout = null, string source = "kubeconfig", Uri? serverOverride = null)
     {
         var view = KubeConfig.KubeConfigFile.Read(kubeconfig, source);
-        if (string.IsNullOrEmpty(view.Server) || !Uri.TryCreate(view.Server, UriKind.Absolute, out var server))
+        Uri? server = serverOverride;
+        if (server is null && (string.IsNullOrEmpty(view.Server) || !Uri.TryCreate(view.Server, UriKind.Absolute, out server)))
         {
             throw new Phases.UserError($"{source}: the cluster has no valid server URL; regenerate the file (kubeforge init phase kubeconfig)");
         }
@@ -64,7 +66,7 @@ public sealed class HttpKubeApi : IKubeApi, IDisposable
             throw new Phases.UserError($"{source}: user \"{view.UserName}\" refers to the file {file}; only kubeconfigs with embedded credentials are supported here");
         }
         var http = new HttpClient(handler) { Timeout = timeout ?? TimeSpan.FromSeconds(30) };
-        return new HttpKubeApi(http, server, view.User.Str("token"));
+        return new HttpKubeApi(http, server!, view.User.Str("token"));
     }
 
     public Uri BaseUri => _base;
