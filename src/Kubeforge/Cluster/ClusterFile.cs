@@ -48,6 +48,10 @@ public sealed partial class ClusterFile
     /// file's folder; null: --known-hosts or ~/.ssh/known_hosts).</summary>
     public string? KnownHosts { get; set; }
 
+    /// <summary>IgnorePreflightErrors is spec.ignorePreflightErrors: check names whose errors become warnings on every host
+    /// (the preflight step and init/join's own checks), e.g. NumCPU on small test machines.</summary>
+    public List<string> IgnorePreflightErrors { get; set; } = [];
+
     public const string PackagesBinaries = "packages";
     public const string PreinstalledBinaries = "preinstalled";
     public const string PullImages = "pull";

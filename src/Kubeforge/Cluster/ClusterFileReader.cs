@@ -57,7 +57,7 @@ public sealed partial class ClusterFile
             }
         }
         var spec = r.Map(root, "spec", "") ?? new YMap();
-        r.Known(spec, "spec", "kubernetesVersion", "hosts", "mirror", "containerd", "network", "ha", "leaderElection", "kubeadm", "kubernetesBinaries", "images", "knownHosts");
+        r.Known(spec, "spec", "kubernetesVersion", "hosts", "mirror", "containerd", "network", "ha", "leaderElection", "kubeadm", "kubernetesBinaries", "images", "knownHosts", "ignorePreflightErrors");
 
         var versionText = r.Str(spec, "kubernetesVersion", "spec") ?? "";
         var versionWhere = r.Where("spec.kubernetesVersion", r.Line(spec, "kubernetesVersion"));
@@ -486,6 +486,7 @@ public sealed partial class ClusterFile
         {
             r.Err("spec.images", r.Line(spec, "images"), $"\"{file.Images}\" is not pull or preinstalled; use pull (pull through containerd from the mirror) or preinstalled (skip pulling)");
         }
+        file.IgnorePreflightErrors = r.StrList(spec, "ignorePreflightErrors", "spec") ?? [];
         file.KnownHosts = r.Str(spec, "knownHosts", "spec");
         if (file.KnownHosts is { Length: 0 })
         {

@@ -83,13 +83,13 @@ public sealed class HostPool(Func<ClusterHost, IHost> connect) : IAsyncDisposabl
 /// start and the run fails. A task whose journal entry is Done/Unchanged with the same inputs hash is skipped without
 /// touching its host. The journal is written only after a task ends, so an interrupted task simply runs again next time.
 /// Every text reaching the sink passes the run's <see cref="Redactor"/>.</summary>
-public sealed class ClusterRunner(ClusterFile file, IReadOnlyDictionary<string, StepDef> steps, HostPool pool, Journal journal, IRunSink sink, TimeProvider? time = null)
+public sealed class ClusterRunner(ClusterFile file, IReadOnlyDictionary<string, StepDef> steps, HostPool pool, Journal journal, IRunSink sink, TimeProvider? time = null, Redactor? secrets = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Lock _emitLock = new();
 
     /// <summary>Secrets is the run's redactor; steps register the secrets they make (tokens, certificate keys).</summary>
-    public Redactor Secrets { get; } = new();
+    public Redactor Secrets { get; } = secrets ?? new();
 
     /// <summary>Shared is the per-run bag given to every step.</summary>
     public ConcurrentDictionary<string, object> Shared { get; } = new(StringComparer.Ordinal);
