@@ -69,7 +69,7 @@ public static class ClusterSteps
     /// <summary>FactsHost is the real machine behind a task's host (a dry run still gathers facts from the real host).</summary>
     public static IHost FactsHost(IHost h) => h switch
     {
-        TaskHost t => FactsHost(t.Inner),
+        TaskHost { Inner: DryRunHost d } => d.Inner,
         DryRunHost d => d.Inner,
         _ => h,
     };
