@@ -80,3 +80,44 @@ public sealed class JournalTests : IDisposable
         Assert.All(ClusterPlan.Steps.Keys, s => Assert.True(ClusterSteps.Table.ContainsKey(s), s));
     }
 }
+
+/// <summary>UpCliTests check that bad input to "up -f" is one clear line and a non-zero exit code.</summary>
+public sealed class UpCliTests
+{
+    private static (int Code, string Out, string Err) Up(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        var code = Kubeforge.Cli.App.Run(["up", .. args], o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Fact]
+    public void BadInputIsOneLine()
+    {
+        var dir = Directory.CreateTempSubdirectory("kf-up-cli-").FullName;
+        try
+        {
+            var missing = Up("-f", Path.Join(dir, "nope.yaml"));
+            Assert.Equal(1, missing.Code);
+            Assert.Single(missing.Err.Trim().Split('\n'));
+            Assert.Contains("does not exist", missing.Err);
+            var file = Path.Join(dir, "c.yaml");
+            File.WriteAllText(file, ClusterFileTests.Single());
+            var step = Up("-f", file, "--steps", "bogus");
+            Assert.Equal(1, step.Code);
+            Assert.StartsWith("error: unknown step \"bogus\"", step.Err);
+            Assert.Single(step.Err.Trim().Split('\n'));
+            var conc = Up("-f", file, "--concurrency", "0");
+            Assert.Equal(1, conc.Code);
+            Assert.Contains("--concurrency", conc.Err);
+            var output = Up("-f", file, "--output", "yaml");
+            Assert.Equal(1, output.Code);
+            Assert.Contains("plain or json", output.Err);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
