@@ -125,7 +125,9 @@ up_nspawn() {
 # boot_nspawn I: boot host hI from its (mounted) overlay and give it its address.
 boot_nspawn() {
   local i=$1; local name="h$i" addr="$NET.$((10 + i))" d="$RUNDIR/h$i"
-  setsid systemd-nspawn -q -D "$d/root" --register=no --keep-unit --resolv-conf=off -b --network-bridge="$BR" -M "$name" \
+  # nspawn names the host side of the veth "vb-<machine>": labs on other bridges need their own machine names
+  local machine="$name"; [ "$BR" = kflab0 ] || machine="$BR-$name"
+  setsid systemd-nspawn -q -D "$d/root" --register=no --keep-unit --resolv-conf=off -b --network-bridge="$BR" -M "$machine" \
     </dev/null >"$STATE/$name.log" 2>&1 &
   local pid=$!; echo "$pid" > "$STATE/$name.pid"
   local init="" t=0

@@ -13,6 +13,11 @@ public static class ClusterExample
         spec:
           kubernetesVersion: v1.30.6        # a full release; the packages and images of this release are installed
 
+          kubernetesBinaries: packages      # packages (install kubelet/kubectl from the mirror) or preinstalled (golden image: only verify)
+          images: pull                      # pull (through containerd from the mirror) or preinstalled (skip pulling)
+          # knownHosts: ./known_hosts       # host keys to check (default: --known-hosts or ~/.ssh/known_hosts)
+          # ignorePreflightErrors: [NumCPU] # checks whose errors become warnings on every host
+
           # Every machine, reached over SSH from where kubeforge runs. The first control plane runs "kubeadm init";
           # the others join one at a time (etcd grows member by member); workers join in parallel.
           hosts:

@@ -37,6 +37,26 @@ public sealed partial class ClusterFile
     public LeaderElectionSpec LeaderElection { get; set; } = new();
     public KubeadmOverrides Kubeadm { get; set; } = new();
 
+    /// <summary>KubernetesBinaries is spec.kubernetesBinaries: "packages" (install kubelet/kubectl from the package mirror) or
+    /// "preinstalled" (a golden image or an air-gapped host already has them; the packages step only verifies the version).</summary>
+    public string KubernetesBinaries { get; set; } = PackagesBinaries;
+
+    /// <summary>Images is spec.images: "pull" (pull the release's images through containerd) or "preinstalled" (skip pulling).</summary>
+    public string Images { get; set; } = PullImages;
+
+    /// <summary>KnownHosts is spec.knownHosts: the known_hosts file host keys are checked against (relative to the cluster
+    /// file's folder; null: --known-hosts or ~/.ssh/known_hosts).</summary>
+    public string? KnownHosts { get; set; }
+
+    /// <summary>IgnorePreflightErrors is spec.ignorePreflightErrors: check names whose errors become warnings on every host
+    /// (the preflight step and init/join's own checks), e.g. NumCPU on small test machines.</summary>
+    public List<string> IgnorePreflightErrors { get; set; } = [];
+
+    public const string PackagesBinaries = "packages";
+    public const string PreinstalledBinaries = "preinstalled";
+    public const string PullImages = "pull";
+    public const string PreinstalledImages = "preinstalled";
+
     /// <summary>Warnings are problems that do not stop the cluster (e.g. an even number of etcd members).</summary>
     public List<string> Warnings { get; set; } = [];
 

@@ -57,7 +57,7 @@ public sealed partial class ClusterFile
             }
         }
         var spec = r.Map(root, "spec", "") ?? new YMap();
-        r.Known(spec, "spec", "kubernetesVersion", "hosts", "mirror", "containerd", "network", "ha", "leaderElection", "kubeadm");
+        r.Known(spec, "spec", "kubernetesVersion", "hosts", "mirror", "containerd", "network", "ha", "leaderElection", "kubeadm", "kubernetesBinaries", "images", "knownHosts", "ignorePreflightErrors");
 
         var versionText = r.Str(spec, "kubernetesVersion", "spec") ?? "";
         var versionWhere = r.Where("spec.kubernetesVersion", r.Line(spec, "kubernetesVersion"));
@@ -85,6 +85,7 @@ public sealed partial class ClusterFile
         ReadHa(r, spec, file);
         ReadLeaderElection(r, spec, file.LeaderElection);
         ReadKubeadm(r, spec, file);
+        ReadInstall(r, spec, file);
         CheckTopology(r, spec, file);
         if (r.Errors.Count == 0)
         {
@@ -470,6 +471,26 @@ public sealed partial class ClusterFile
             {
                 r.Err($"{p}.{key}", r.Line(m, key), "holds only the fields to override; remove apiVersion/kind (set spec.kubeadm.apiVersion instead)");
             }
+        }
+    }
+
+    private static void ReadInstall(Reader r, YMap spec, ClusterFile file)
+    {
+        file.KubernetesBinaries = r.Str(spec, "kubernetesBinaries", "spec") ?? PackagesBinaries;
+        if (file.KubernetesBinaries is not (PackagesBinaries or PreinstalledBinaries))
+        {
+            r.Err("spec.kubernetesBinaries", r.Line(spec, "kubernetesBinaries"), $"\"{file.KubernetesBinaries}\" is not packages or preinstalled; use packages (install kubelet/kubectl from the mirror) or preinstalled (only verify them)");
+        }
+        file.Images = r.Str(spec, "images", "spec") ?? PullImages;
+        if (file.Images is not (PullImages or PreinstalledImages))
+        {
+            r.Err("spec.images", r.Line(spec, "images"), $"\"{file.Images}\" is not pull or preinstalled; use pull (pull through containerd from the mirror) or preinstalled (skip pulling)");
+        }
+        file.IgnorePreflightErrors = r.StrList(spec, "ignorePreflightErrors", "spec") ?? [];
+        file.KnownHosts = r.Str(spec, "knownHosts", "spec");
+        if (file.KnownHosts is { Length: 0 })
+        {
+            r.Err("spec.knownHosts", r.Line(spec, "knownHosts"), "is empty; give the known_hosts file path or remove the field");
         }
     }
 

@@ -47,6 +47,10 @@ public sealed class StepContext
 
     /// <summary>Shared carries values between steps of one run (e.g. the join token and certificate key made by init).</summary>
     public required System.Collections.Concurrent.ConcurrentDictionary<string, object> Shared { get; init; }
+
+    /// <summary>Secrets is the run's redactor: a step registers every secret it makes or reads (bootstrap tokens, certificate
+    /// keys) so no output or log line carries it.</summary>
+    public Redactor Secrets { get; init; } = new();
 }
 
 /// <summary>StepRun is the signature of every step implementation.</summary>

@@ -217,10 +217,10 @@ public sealed class UpCliTests
     }
 
     [Fact]
-    public void UpWithAClusterFilePointsToPlan()
+    public void UpWithAMissingClusterFileSaysHowToWriteOne()
     {
-        var (code, _, err) = CliRun.Run("up", "-f", "cluster.yaml");
+        var (code, _, err) = CliRun.Run("up", "-f", "no-such-cluster.yaml");
         Assert.Equal(1, code);
-        Assert.Contains("kubeforge plan -f cluster.yaml", err);
+        Assert.Contains("kubeforge config print cluster", err);
     }
 }
