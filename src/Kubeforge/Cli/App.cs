@@ -71,6 +71,10 @@ public static class App
         root.Subcommands.Add(ResetCommand.Build(io));
         root.Subcommands.Add(UpCommand.Build(io));
         root.Subcommands.Add(PlanCommand.Build(io));
+        foreach (var c in ClusterCommands.Build(io))
+        {
+            root.Subcommands.Add(c);
+        }
         foreach (var c in NodeCommands.Build(io))
         {
             root.Subcommands.Add(c);

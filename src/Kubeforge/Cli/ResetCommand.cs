@@ -36,7 +36,26 @@ public static class ResetCommand
         {
             reset.Options.Add(o);
         }
-        reset.SetAction((pr, ct) => RunAsync(io, flags, pr, null, ct));
+        // cluster level: "reset -f cluster.yaml" keeps kubeadm's -f (= --force) and takes the cluster file as an argument
+        var clusterFile = new Argument<string?>("cluster-file") { Description = "Reset every host of this cluster file over SSH (workers, then control planes), then check each host is clean", Arity = ArgumentArity.ZeroOrOne };
+        var fileOption = new Option<string?>("--file") { Description = "The cluster file (same as the argument)" };
+        var hosts = new Option<string[]>("--hosts") { Description = "With a cluster file: only these hosts (comma-separated names)", AllowMultipleArgumentsPerToken = true };
+        reset.Arguments.Add(clusterFile);
+        reset.Options.Add(fileOption);
+        reset.Options.Add(hosts);
+        reset.SetAction((pr, ct) =>
+        {
+            if ((pr.GetValue(clusterFile) ?? pr.GetValue(fileOption)) is { } file)
+            {
+                var only = pr.GetValue(hosts) is { Length: > 0 } h ? InitFlagSet.Split(h) : null;
+                return ClusterCommands.ResetClusterAsync(io, file, only, pr.GetValue(flags.Force), ct);
+            }
+            if (pr.GetValue(hosts) is { Length: > 0 })
+            {
+                throw new UserError("--hosts needs a cluster file: kubeforge reset -f cluster.yaml --hosts NAME");
+            }
+            return RunAsync(io, flags, pr, null, ct);
+        });
         var phase = new Command("phase", "Use this command to invoke single phase of the reset workflow");
         foreach (var p in ResetWorkflow.Phases(new ResetOptions()))
         {

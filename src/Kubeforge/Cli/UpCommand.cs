@@ -133,7 +133,7 @@ public static class UpCommand
 
     private static List<string>? Names(string[]? values) => values is null or { Length: 0 } ? null : InitFlagSet.Split(values);
 
-    private static string Resolve(string dir, string p) =>
+    internal static string Resolve(string dir, string p) =>
         p.StartsWith("~/", StringComparison.Ordinal) ? Path.Join(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), p[2..])
         : Path.IsPathRooted(p) ? p : Path.GetFullPath(Path.Join(dir, p));
 
@@ -141,7 +141,7 @@ public static class UpCommand
 
     /// <summary>Ssh builds the SSH host of a cluster host: key path relative to the cluster file, password from its reference
     /// (env:NAME or file:PATH; also used for sudo by a non-root user), known_hosts checking.</summary>
-    private static SshHost Ssh(ClusterHost h, string dir, string? knownHosts, bool acceptNew, Redactor secrets)
+    internal static SshHost Ssh(ClusterHost h, string dir, string? knownHosts, bool acceptNew, Redactor secrets)
     {
         string? password = null;
         if (h.PasswordFrom is { } pf)

@@ -41,14 +41,39 @@ public static class ClusterApiSteps
         DryRun = ctx.DryRun,
     };
 
-    /// <summary>AdminApiAsync builds the API port from the first control plane's admin.conf (read over its IHost).</summary>
+    /// <summary>SourceAsync returns the first control plane (in file order) that answers and holds admin.conf: the first
+    /// control plane normally, another one when it is down (add-node must work with one control plane down).</summary>
+    public static async Task<(ClusterHost Host, IHost Node, byte[] AdminConf)> SourceAsync(StepContext ctx, CancellationToken ct)
+    {
+        var path = NodePaths.KubeConfig("admin.conf");
+        Exception? last = null;
+        foreach (var cp in ctx.File.ControlPlanes)
+        {
+            try
+            {
+                var node = ctx.HostOf(cp);
+                if (await node.ReadFileAsync(path, ct).ConfigureAwait(false) is { } bytes)
+                {
+                    return (cp, node, bytes);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException and not UserError || !ct.IsCancellationRequested && e is not UserError)
+            {
+                last = e;
+                ctx.Ui.Warn("cluster", $"{cp.Name} is unreachable ({e.Message.Split('\n')[0]}); trying the next control plane");
+            }
+        }
+        var first = ctx.File.FirstControlPlane;
+        throw new UserError(last is null
+            ? $"{first.Label}: {path} does not exist; the init step must run first (kubeforge up -f {ctx.File.Source} --from-step init)"
+            : $"no control plane is reachable with {path}: {last.Message.Split('\n')[0]}");
+    }
+
+    /// <summary>AdminApiAsync builds the API port from a control plane's admin.conf (read over its IHost; see SourceAsync).</summary>
     public static async Task<HttpKubeApi> AdminApiAsync(StepContext ctx, CancellationToken ct)
     {
-        var first = ctx.File.FirstControlPlane;
-        var path = NodePaths.KubeConfig("admin.conf");
-        var bytes = await ctx.HostOf(first).ReadFileAsync(path, ct).ConfigureAwait(false)
-            ?? throw new UserError($"{first.Label}: {path} does not exist; the init step must run first (kubeforge up -f {ctx.File.Source} --from-step init)");
-        return HttpKubeApi.FromKubeConfig(bytes, TimeSpan.FromSeconds(15), $"{first.Name}:{path}");
+        var (cp, _, bytes) = await SourceAsync(ctx, ct).ConfigureAwait(false);
+        return HttpKubeApi.FromKubeConfig(bytes, TimeSpan.FromSeconds(15), $"{cp.Name}:{NodePaths.KubeConfig("admin.conf")}");
     }
 
     /// <summary>InitializedAsync tells whether init already finished on host: admin.conf present, the API ready, and the
@@ -125,8 +150,7 @@ public static class ClusterApiSteps
         await gate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            var first = ctx.File.FirstControlPlane;
-            var firstHost = ctx.HostOf(first);
+            var (first, firstHost, _) = await SourceAsync(ctx, ct).ConfigureAwait(false);
             using var api = await AdminApiAsync(ctx, ct).ConfigureAwait(false);
             if (ctx.Shared.TryGetValue(MaterialKey, out var o) is false || o is not JoinMaterial m)
             {
@@ -333,15 +357,15 @@ public static class ClusterApiSteps
 
     private static async Task<string> EtcdMembersAsync(StepContext ctx, CancellationToken ct)
     {
-        var first = ctx.HostOf(ctx.File.FirstControlPlane);
+        var (source, first, _) = await SourceAsync(ctx, ct).ConfigureAwait(false);
         const string dir = "/etc/kubernetes/pki";
         var ca = await PkiStore.LoadCertAsync(first, PkiStore.CertPath(dir, "etcd/ca"), ct).ConfigureAwait(false)
-            ?? throw new UserError($"{ctx.File.FirstControlPlane.Label}: {PkiStore.CertPath(dir, "etcd/ca")} does not exist; is etcd external?");
+            ?? throw new UserError($"{source.Label}: {PkiStore.CertPath(dir, "etcd/ca")} does not exist; is etcd external?");
         var crt = await first.ReadTextAsync(PkiStore.CertPath(dir, "apiserver-etcd-client"), ct).ConfigureAwait(false);
         var key = await first.ReadTextAsync(PkiStore.KeyPath(dir, "apiserver-etcd-client"), ct).ConfigureAwait(false);
         if (crt is null || key is null)
         {
-            throw new UserError($"{ctx.File.FirstControlPlane.Label}: the apiserver-etcd-client certificate is missing");
+            throw new UserError($"{source.Label}: the apiserver-etcd-client certificate is missing");
         }
         using var client = X509Certificate2.CreateFromPem(crt, key);
         var cps = ctx.File.ControlPlanes.ToList();

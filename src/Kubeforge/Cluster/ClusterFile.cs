@@ -69,6 +69,15 @@ public sealed partial class ClusterFile
     /// <summary>ControlPlaneEndpoint is "vip:port" with HA, else "" (kubeadm then uses the advertise address).</summary>
     public string ControlPlaneEndpoint => Ha is { } ha ? $"{(ha.Vip.Contains(':') ? $"[{ha.Vip}]" : ha.Vip)}:{ha.Port}" : "";
 
+    /// <summary>Without returns a shallow copy of the file without the host named name (e.g. to render the load balancers
+    /// of the control planes that remain after a removal).</summary>
+    public ClusterFile Without(string name)
+    {
+        var copy = (ClusterFile)MemberwiseClone();
+        copy.Hosts = Hosts.Where(h => h.Name != name).ToList();
+        return copy;
+    }
+
     /// <summary>Host returns the host named name or throws a UserError listing the names.</summary>
     public ClusterHost Host(string name) => Hosts.FirstOrDefault(h => h.Name == name)
         ?? throw new UserError($"{Source}: no host named \"{name}\" in spec.hosts; known hosts: {string.Join(", ", Hosts.Select(h => h.Name))}");

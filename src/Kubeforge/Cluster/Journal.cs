@@ -119,6 +119,35 @@ public sealed class Journal
         }
     }
 
+    /// <summary>Forget drops every entry of host (it was reset or removed: its steps must run again).</summary>
+    public void Forget(string host)
+    {
+        lock (_lock)
+        {
+            foreach (var k in _entries.Keys.Where(k => k.Item1 == host).ToList())
+            {
+                _entries.Remove(k);
+            }
+            if (Path is not null)
+            {
+                Save();
+            }
+        }
+    }
+
+    /// <summary>Clear drops every entry (the whole cluster was reset).</summary>
+    public void Clear()
+    {
+        lock (_lock)
+        {
+            _entries.Clear();
+            if (Path is not null)
+            {
+                Save();
+            }
+        }
+    }
+
     /// <summary>ToJson renders the journal (version 1 format).</summary>
     public string ToJson()
     {
