@@ -258,7 +258,8 @@ public sealed class ApiHandler(TestApiServerOptions options, ObjectStore store, 
     private JsonObject List(ResourceInfo r, string? ns, string labelSelector, string fieldSelector)
     {
         var items = new JsonArray();
-        foreach (var o in store.List(r.Plural, ns))
+        var all = store.List(r.Plural, ns, out var revision);
+        foreach (var o in all)
         {
             if (!Selectors.MatchLabels(o, labelSelector) || !Selectors.MatchFields(o, fieldSelector)) continue;
             o.Remove("kind");
@@ -268,7 +269,7 @@ public sealed class ApiHandler(TestApiServerOptions options, ObjectStore store, 
         return new JsonObject
         {
             ["kind"] = r.Kind + "List", ["apiVersion"] = r.ApiVersion,
-            ["metadata"] = new JsonObject { ["resourceVersion"] = store.ResourceVersion.ToString(CultureInfo.InvariantCulture) },
+            ["metadata"] = new JsonObject { ["resourceVersion"] = ObjectStore.Rv(revision) },
             ["items"] = items,
         };
     }

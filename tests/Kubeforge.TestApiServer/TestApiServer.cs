@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging;
 namespace Kubeforge.TestApiServer;
 
 /// <summary>TestApiServer is a test double of kube-apiserver: HTTPS with client-cert and bootstrap-token authentication, RBAC,
-/// a generic in-memory REST store, and the bootstrap-signer and CSR approve/sign controllers of kube-controller-manager.</summary>
+/// a generic REST store (in memory, or in etcd shared by several instances), and the bootstrap-signer and CSR approve/sign controllers of kube-controller-manager.</summary>
 public sealed class TestApiServer : IAsyncDisposable
 {
     private readonly WebApplication app;
@@ -43,9 +43,14 @@ public sealed class TestApiServer : IAsyncDisposable
         var clientCas = new X509Certificate2Collection();
         if (options.ClientCaFile != null) clientCas.ImportFromPemFile(options.ClientCaFile);
 
-        var store = new ObjectStore(options.Time);
+        var store = options.EtcdServers.Count == 0 ? new ObjectStore(options.Time) : new ObjectStore(
+            EtcdBackend.Create(options.EtcdServers, options.EtcdCaFile!, options.EtcdCertFile!, options.EtcdKeyFile!), options.Time, options.EtcdPrefix);
+        // idempotent seeding: another instance on the same etcd may have done it (unchanged objects are not rewritten)
         foreach (var ns in new[] { "default", "kube-system", "kube-public", "kube-node-lease" })
-            store.Create("namespaces", null, new JsonObject { ["metadata"] = new JsonObject { ["name"] = ns } });
+        {
+            try { if (store.Get("namespaces", null, ns) == null) store.Create("namespaces", null, new JsonObject { ["metadata"] = new JsonObject { ["name"] = ns } }); }
+            catch (ApiException e) when (e.Reason == "AlreadyExists") { }
+        }
         foreach (var o in BootstrapPolicy.Objects()) store.Put(o);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
@@ -117,6 +122,7 @@ public sealed class TestApiServer : IAsyncDisposable
         await Task.WhenAll(loops);
         await app.StopAsync();
         await app.DisposeAsync();
+        Store.Dispose();
     }
 
     /// <summary>DisposeAsync calls StopAsync.</summary>
