@@ -54,7 +54,8 @@ public sealed class TestApiServerOptions
     /// <summary>ControllerInterval is how often the emulated controllers resync without a store change.</summary>
     public TimeSpan ControllerInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>EtcdServers are the etcd client URLs (https) to keep the objects in; `--etcd-servers` (comma list). Empty: in memory.
+    /// <summary>EtcdServers are the etcd client URLs (https) to keep the objects in; `--etcd-servers` (comma list; used only
+    /// together with --etcd-cafile/--etcd-certfile/--etcd-keyfile). Empty: in memory.
     /// Several instances on one etcd cluster serve one state, like kube-apiservers behind a load balancer.</summary>
     public IReadOnlyList<string> EtcdServers { get; set; } = [];
 
@@ -94,10 +95,10 @@ public sealed class TestApiServerOptions
         if (flags.TryGetValue("test-git-version", out var gv)) o.GitVersion = gv;
         if (flags.TryGetValue("cluster-signing-cert-file", out var sc)) o.ClusterSigningCertFile = sc;
         if (flags.TryGetValue("cluster-signing-key-file", out var sk)) o.ClusterSigningKeyFile = sk;
-        if (flags.TryGetValue("etcd-servers", out var es))
-            o.EtcdServers = es.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (o.EtcdServers.Count > 0)
+        // etcd storage needs the client certificate too: --etcd-servers alone (no --etcd-certfile/--etcd-keyfile) stays in memory
+        if (flags.TryGetValue("etcd-servers", out var es) && (flags.ContainsKey("etcd-certfile") || flags.ContainsKey("etcd-keyfile")))
         {
+            o.EtcdServers = es.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             o.EtcdCaFile = Need("etcd-cafile");
             o.EtcdCertFile = Need("etcd-certfile");
             o.EtcdKeyFile = Need("etcd-keyfile");

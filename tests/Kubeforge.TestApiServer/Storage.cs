@@ -135,7 +135,7 @@ public sealed class EtcdBackend(EtcdGatewayClient client) : IStorageBackend
     /// <summary>Create connects to the endpoints (https URLs) trusting caFile and presenting certFile/keyFile (PEM).</summary>
     public static EtcdBackend Create(IReadOnlyList<string> endpoints, string caFile, string certFile, string keyFile)
     {
-        var ca = X509Certificate2.CreateFromPemFile(caFile);
+        var ca = X509Certificate2.CreateFromPem(File.ReadAllText(caFile)); // the first certificate of the bundle
         var cert = X509Certificate2.CreateFromPemFile(certFile, keyFile);
         return new EtcdBackend(EtcdGatewayClient.Create(endpoints, ca, cert, TimeSpan.FromSeconds(10)));
     }
