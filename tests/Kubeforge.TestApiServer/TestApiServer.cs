@@ -45,13 +45,20 @@ public sealed class TestApiServer : IAsyncDisposable
 
         var store = options.EtcdServers.Count == 0 ? new ObjectStore(options.Time) : new ObjectStore(
             EtcdBackend.Create(options.EtcdServers, options.EtcdCaFile!, options.EtcdCertFile!, options.EtcdKeyFile!), options.Time, options.EtcdPrefix);
-        // idempotent seeding: another instance on the same etcd may have done it (unchanged objects are not rewritten)
-        foreach (var ns in new[] { "default", "kube-system", "kube-public", "kube-node-lease" })
+        // idempotent seeding: another instance on the same etcd may have done it (unchanged objects are not rewritten);
+        // etcd may still be starting (static pods start in any order), so retry for a minute like kube-apiserver does
+        for (var deadline = DateTime.UtcNow.AddMinutes(1); ; await Task.Delay(1000, cancellationToken))
         {
-            try { if (store.Get("namespaces", null, ns) == null) store.Create("namespaces", null, new JsonObject { ["metadata"] = new JsonObject { ["name"] = ns } }); }
-            catch (ApiException e) when (e.Reason == "AlreadyExists") { }
+            try
+            {
+                Seed(store);
+                break;
+            }
+            catch (Kubeforge.Phases.UserError e) when (DateTime.UtcNow < deadline)
+            {
+                Console.Error.WriteLine($"test-apiserver: etcd not ready: {e.Message}");
+            }
         }
-        foreach (var o in BootstrapPolicy.Objects()) store.Put(o);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
@@ -84,6 +91,16 @@ public sealed class TestApiServer : IAsyncDisposable
         if (host.Contains(':')) host = $"[{host}]";
         server.BaseUri = new Uri($"https://{host}:{port}/");
         return server;
+    }
+
+    private static void Seed(ObjectStore store)
+    {
+        foreach (var ns in new[] { "default", "kube-system", "kube-public", "kube-node-lease" })
+        {
+            try { if (store.Get("namespaces", null, ns) == null) store.Create("namespaces", null, new JsonObject { ["metadata"] = new JsonObject { ["name"] = ns } }); }
+            catch (ApiException e) when (e.Reason == "AlreadyExists") { }
+        }
+        foreach (var o in BootstrapPolicy.Objects()) store.Put(o);
     }
 
     private string AdvertisedEndpoint()

@@ -69,7 +69,8 @@ public sealed class EtcdClusterFixture : IAsyncLifetime
         o.EtcdPrefix = prefix;
     };
 
-    private static int FreePort()
+    /// <summary>FreePort returns a loopback port that was free a moment ago.</summary>
+    public static int FreePort()
     {
         using var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();
@@ -328,5 +329,42 @@ public sealed class EtcdStoreTests(EtcdClusterFixture etcd, ITestOutputHelper ou
         output.WriteLine($"first successful write after stopping member 2: {sw2.Elapsed.TotalMilliseconds:0} ms");
         Assert.Equal("y", (string?)(await GetAsync(b.Admin(), $"{Cms}/after-failover")).Body!["data"]!["k"]);
         Assert.Equal(HttpStatusCode.OK, (await GetAsync(adminC, $"{Cms}/m0")).Code);
+    }
+
+    [Fact]
+    public async Task StandaloneProcessWithKubeadmsEtcdFlagsServesTheSharedState()
+    {
+        var prefix = UniquePrefix();
+        var a = await Instance(etcd.Configure(prefix, 0, 1, 2));
+        Assert.Equal(HttpStatusCode.Created, (await SendAsync(a.Admin(), HttpMethod.Post, Cms, Cm("from-a", "1"))).Code);
+        var port = EtcdClusterFixture.FreePort();
+        var log = Path.Join(pki.Dir, "standalone.log");
+        var proc = Proc.Start(log, "dotnet", typeof(Kubeforge.TestApiServer.TestApiServer).Assembly.Location, "kube-apiserver",
+            "--advertise-address=127.0.0.1", $"--client-ca-file={pki.CaCertFile}", "--enable-bootstrap-token-auth=true",
+            $"--etcd-cafile={etcd.Pki}/etcd/ca.crt", $"--etcd-certfile={etcd.Pki}/apiserver-etcd-client.crt",
+            $"--etcd-keyfile={etcd.Pki}/apiserver-etcd-client.key", $"--etcd-servers={etcd.ClientUrls[1]},{etcd.ClientUrls[0]}",
+            $"--etcd-prefix={prefix}", $"--secure-port={port}", "--bind-address=127.0.0.1",
+            $"--tls-cert-file={pki.ServingCertFile}", $"--tls-private-key-file={pki.ServingKeyFile}");
+        try
+        {
+            using var http = a.Admin();
+            http.BaseAddress = new Uri($"https://127.0.0.1:{port}/");
+            (HttpStatusCode Code, JsonNode? Body) read = default;
+            for (var i = 0; i < 120 && read.Code != HttpStatusCode.OK && !proc.HasExited; i++)
+            {
+                try { read = await GetAsync(http, $"{Cms}/from-a"); }
+                catch (HttpRequestException) { await Task.Delay(250); }
+            }
+            Assert.True(read.Code == HttpStatusCode.OK, "standalone did not serve from-a: " + File.ReadAllText(log));
+            Assert.Equal("1", (string?)read.Body!["data"]!["k"]);
+            Assert.Contains($"(objects etcd {etcd.ClientUrls[1]},{etcd.ClientUrls[0]} under {prefix})", File.ReadAllText(log));
+            Assert.Equal(HttpStatusCode.Created, (await SendAsync(http, HttpMethod.Post, Cms, Cm("from-standalone", "2"))).Code);
+            Assert.Equal("2", (string?)a.Store.Get("configmaps", "default", "from-standalone")?["data"]?["k"]);
+        }
+        finally
+        {
+            Proc.Stop(proc);
+            proc.Dispose();
+        }
     }
 }
