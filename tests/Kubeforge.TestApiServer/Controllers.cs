@@ -64,36 +64,45 @@ public sealed class CsrController(ObjectStore store, RbacAuthorizer authz, TestA
 
     private X509Certificate2? ca;
 
-    /// <summary>Sync approves eligible kubelet client CSRs and signs approved, unsigned CSRs when a signing CA is set.</summary>
+    /// <summary>Sync approves eligible kubelet client CSRs and signs approved, unsigned CSRs when a signing CA is set. Every
+    /// write re-reads and re-checks the CSR (ObjectStore.Mutate), so instances sharing one etcd can race safely: one
+    /// approval, one certificate.</summary>
     public void Sync()
     {
-        foreach (var csr in store.List("certificatesigningrequests"))
+        foreach (var listed in store.List("certificatesigningrequests"))
         {
+            var csr = listed;
             var name = (string)csr["metadata"]!["name"]!;
-            var conditions = (csr["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
-            if (conditions.Any(c => (string?)c["type"] is "Denied" or "Failed")) continue;
-            var approved = conditions.Any(c => (string?)c["type"] == "Approved" && (string?)c["status"] == "True");
+            if (Finished(csr)) continue;
             var signer = (string?)csr["spec"]?["signerName"] ?? "";
-            if (!approved && options.AutoApproveKubeletClientCsrs && signer == KubeletClientSigner && ShouldApprove(csr))
+            if (!Approved(csr) && options.AutoApproveKubeletClientCsrs && signer == KubeletClientSigner && ShouldApprove(csr))
             {
-                store.Mutate("certificatesigningrequests", null, name, o => AddApproval(o, options.Time));
-                approved = true;
+                if (store.Mutate("certificatesigningrequests", null, name, o => AddApproval(o, options.Time)) is not { } now) continue;
+                csr = now;
             }
-            if (approved && SignerNames.Contains(signer) && string.IsNullOrEmpty((string?)csr["status"]?["certificate"]) &&
+            if (Approved(csr) && SignerNames.Contains(signer) && string.IsNullOrEmpty((string?)csr["status"]?["certificate"]) &&
                 options.ClusterSigningCertFile != null && options.ClusterSigningKeyFile != null)
             {
                 var pem = Sign(csr);
                 store.Mutate("certificatesigningrequests", null, name, o =>
                 {
+                    if (!Approved(o) || !string.IsNullOrEmpty((string?)o["status"]?["certificate"])) return false;
                     var status = o["status"] as JsonObject ?? new JsonObject();
                     o["status"] = status;
-                    if (!string.IsNullOrEmpty((string?)status["certificate"])) return false;
                     status["certificate"] = Convert.ToBase64String(Encoding.ASCII.GetBytes(pem));
                     return true;
                 });
             }
         }
     }
+
+    private static List<JsonObject> Conditions(JsonObject csr) =>
+        (csr["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
+
+    private static bool Finished(JsonObject csr) => Conditions(csr).Any(c => (string?)c["type"] is "Denied" or "Failed");
+
+    private static bool Approved(JsonObject csr) =>
+        !Finished(csr) && Conditions(csr).Any(c => (string?)c["type"] == "Approved" && (string?)c["status"] == "True");
 
     private bool ShouldApprove(JsonObject csr)
     {

@@ -155,26 +155,35 @@ public sealed class ApiHandler(TestApiServerOptions options, ObjectStore store, 
             }
             case "patch":
             {
-                var current = store.Get(r.Plural, ns, name!) ?? throw ApiException.NotFound(r, name!);
                 var text = await ReadTextAsync(ctx);
                 var type = (ctx.Request.ContentType ?? "").Split(';')[0].Trim();
-                JsonNode? patched = type switch
+                if (type is not ("application/json-patch+json" or "application/merge-patch+json" or "application/strategic-merge-patch+json"))
+                    throw new ApiException(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json");
+                var pinned = JsonNode.Parse(text) switch // the patch itself sets a resourceVersion: a lost race is a 409
                 {
-                    "application/json-patch+json" => Patch.JsonPatch(current,
-                        JsonNode.Parse(text) as JsonArray ?? throw ApiException.BadRequest("json patch must be an array")),
-                    "application/merge-patch+json" or "application/strategic-merge-patch+json" =>
-                        Patch.MergePatch(current, JsonNode.Parse(text)),
-                    _ => throw new ApiException(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"),
+                    JsonObject p => p["metadata"]?["resourceVersion"] is JsonValue,
+                    JsonArray a => a.OfType<JsonObject>().Any(op => (string?)op["path"] == "/metadata/resourceVersion"),
+                    _ => false,
                 };
-                if (patched is not JsonObject obj) throw ApiException.BadRequest("patch did not produce an object");
-                var meta = obj["metadata"] as JsonObject ?? new JsonObject();
-                obj["metadata"] = meta;
-                var currentRv = (string?)current["metadata"]!["resourceVersion"];
-                var rv = (string?)meta["resourceVersion"];
-                if (!string.IsNullOrEmpty(rv) && rv != currentRv) throw ApiException.Conflict(r, name!);
-                meta["name"] = name;
-                meta["resourceVersion"] = currentRv;
-                return store.Update(r.Plural, ns, obj, sub);
+                // like the apiserver's GuaranteedUpdate: a patch without resourceVersion is re-applied to the fresh object when
+                // another writer (here or on another instance sharing etcd) wins the race
+                for (var attempt = 0; ; attempt++)
+                {
+                    var current = store.Get(r.Plural, ns, name!) ?? throw ApiException.NotFound(r, name!);
+                    var patched = type == "application/json-patch+json"
+                        ? Patch.JsonPatch(current, JsonNode.Parse(text) as JsonArray ?? throw ApiException.BadRequest("json patch must be an array"))
+                        : Patch.MergePatch(current, JsonNode.Parse(text));
+                    if (patched is not JsonObject obj) throw ApiException.BadRequest("patch did not produce an object");
+                    var meta = obj["metadata"] as JsonObject ?? new JsonObject();
+                    obj["metadata"] = meta;
+                    var currentRv = (string?)current["metadata"]!["resourceVersion"];
+                    var rv = (string?)meta["resourceVersion"];
+                    if (!string.IsNullOrEmpty(rv) && rv != currentRv) throw ApiException.Conflict(r, name!);
+                    meta["name"] = name;
+                    meta["resourceVersion"] = currentRv;
+                    try { return store.Update(r.Plural, ns, obj, sub); }
+                    catch (ApiException e) when (e.Reason == "Conflict" && !pinned && attempt < 20) { }
+                }
             }
             case "delete":
             {
@@ -258,7 +267,8 @@ public sealed class ApiHandler(TestApiServerOptions options, ObjectStore store, 
     private JsonObject List(ResourceInfo r, string? ns, string labelSelector, string fieldSelector)
     {
         var items = new JsonArray();
-        foreach (var o in store.List(r.Plural, ns))
+        var all = store.List(r.Plural, ns, out var revision);
+        foreach (var o in all)
         {
             if (!Selectors.MatchLabels(o, labelSelector) || !Selectors.MatchFields(o, fieldSelector)) continue;
             o.Remove("kind");
@@ -268,7 +278,7 @@ public sealed class ApiHandler(TestApiServerOptions options, ObjectStore store, 
         return new JsonObject
         {
             ["kind"] = r.Kind + "List", ["apiVersion"] = r.ApiVersion,
-            ["metadata"] = new JsonObject { ["resourceVersion"] = store.ResourceVersion.ToString(CultureInfo.InvariantCulture) },
+            ["metadata"] = new JsonObject { ["resourceVersion"] = ObjectStore.Rv(revision) },
             ["items"] = items,
         };
     }

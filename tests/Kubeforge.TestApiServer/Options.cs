@@ -54,9 +54,26 @@ public sealed class TestApiServerOptions
     /// <summary>ControllerInterval is how often the emulated controllers resync without a store change.</summary>
     public TimeSpan ControllerInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>EtcdServers are the etcd client URLs (https) to keep the objects in; `--etcd-servers` (comma list; used only
+    /// together with --etcd-cafile/--etcd-certfile/--etcd-keyfile). Empty: in memory.
+    /// Several instances on one etcd cluster serve one state, like kube-apiservers behind a load balancer.</summary>
+    public IReadOnlyList<string> EtcdServers { get; set; } = [];
+
+    /// <summary>EtcdCaFile is the CA (PEM) the etcd serving certificates chain to; `--etcd-cafile`.</summary>
+    public string? EtcdCaFile { get; set; }
+
+    /// <summary>EtcdCertFile is the etcd client certificate (PEM); `--etcd-certfile`.</summary>
+    public string? EtcdCertFile { get; set; }
+
+    /// <summary>EtcdKeyFile is the etcd client key (PEM); `--etcd-keyfile`.</summary>
+    public string? EtcdKeyFile { get; set; }
+
+    /// <summary>EtcdPrefix is the key prefix of all objects; `--etcd-prefix` (default /registry).</summary>
+    public string EtcdPrefix { get; set; } = "/registry";
+
     /// <summary>FromArgs parses a kube-apiserver command line (`--name=value`; unknown flags and non-flag words are ignored).
     /// Used: --tls-cert-file, --tls-private-key-file, --client-ca-file, --secure-port, --bind-address, --advertise-address,
-    /// --anonymous-auth; test extensions: --test-git-version, --cluster-signing-cert-file, --cluster-signing-key-file.</summary>
+    /// --anonymous-auth, --etcd-servers, --etcd-cafile, --etcd-certfile, --etcd-keyfile, --etcd-prefix; test extensions: --test-git-version, --cluster-signing-cert-file, --cluster-signing-key-file.</summary>
     public static TestApiServerOptions FromArgs(IEnumerable<string> args)
     {
         var flags = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -78,6 +95,15 @@ public sealed class TestApiServerOptions
         if (flags.TryGetValue("test-git-version", out var gv)) o.GitVersion = gv;
         if (flags.TryGetValue("cluster-signing-cert-file", out var sc)) o.ClusterSigningCertFile = sc;
         if (flags.TryGetValue("cluster-signing-key-file", out var sk)) o.ClusterSigningKeyFile = sk;
+        // etcd storage needs the client certificate too: --etcd-servers alone (no --etcd-certfile/--etcd-keyfile) stays in memory
+        if (flags.TryGetValue("etcd-servers", out var es) && (flags.ContainsKey("etcd-certfile") || flags.ContainsKey("etcd-keyfile")))
+        {
+            o.EtcdServers = es.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            o.EtcdCaFile = Need("etcd-cafile");
+            o.EtcdCertFile = Need("etcd-certfile");
+            o.EtcdKeyFile = Need("etcd-keyfile");
+        }
+        if (flags.TryGetValue("etcd-prefix", out var ep) && ep.Length > 0) o.EtcdPrefix = ep;
         return o;
     }
 }

@@ -14,7 +14,8 @@ public static class Program
             return 2;
         }
         await using var server = await TestApiServer.StartAsync(options);
-        Console.Out.WriteLine($"test-apiserver: serving on {server.BaseUri}");
+        var storage = options.EtcdServers.Count == 0 ? "in memory" : $"etcd {string.Join(',', options.EtcdServers)} under {options.EtcdPrefix}";
+        Console.Out.WriteLine($"test-apiserver: serving on {server.BaseUri} (objects {storage})");
         await server.WaitForShutdownAsync();
         return 0;
     }

@@ -117,39 +117,54 @@ public sealed class ApiException(int code, string reason, string message, JsonOb
 /// <summary>StoreEvent reports one change in the ObjectStore (Type is ADDED, MODIFIED or DELETED; Object is a copy).</summary>
 public sealed record StoreEvent(string Type, ResourceInfo Resource, string? Namespace, string Name, JsonObject Object);
 
-/// <summary>ObjectStore is the in-memory object database of the test API server; every method copies objects in and out.</summary>
-/// <remarks>Resources are named by plural (e.g. "configmaps"); cluster-scoped resources take a null namespace.</remarks>
-public sealed partial class ObjectStore
+/// <summary>ObjectStore is the object database of the test API server (API semantics over an IStorageBackend: in memory by
+/// default, or etcd shared by several instances); every method copies objects in and out.</summary>
+/// <remarks>Resources are named by plural (e.g. "configmaps"); cluster-scoped resources take a null namespace. Writes are
+/// compare-and-swap against the backend: a lost race with a given resourceVersion is 409 Conflict, without one the
+/// read-modify-write is retried.</remarks>
+public sealed partial class ObjectStore : IDisposable
 {
-    private readonly object gate = new();
-    private readonly Dictionary<(string Plural, string Ns, string Name), JsonObject> objects = new();
+    private const int MaxAttempts = 50;
+    private readonly IStorageBackend backend;
     private readonly TimeProvider time;
-    private long resourceVersion = 100;
+    private readonly string prefix;
 
-    /// <summary>ObjectStore creates an empty store using the given clock for timestamps.</summary>
-    public ObjectStore(TimeProvider? time = null) => this.time = time ?? TimeProvider.System;
+    /// <summary>ObjectStore creates an empty in-memory store using the given clock for timestamps.</summary>
+    public ObjectStore(TimeProvider? time = null) : this(new MemoryBackend(), time) { }
 
-    /// <summary>Changed is raised after each committed change (outside the store lock).</summary>
+    /// <summary>ObjectStore creates a store over a backend, with keys under prefix (kube-apiserver's --etcd-prefix).</summary>
+    public ObjectStore(IStorageBackend backend, TimeProvider? time = null, string prefix = "/registry")
+    {
+        this.backend = backend;
+        this.time = time ?? TimeProvider.System;
+        this.prefix = prefix;
+    }
+
+    /// <summary>Changed is raised after each change committed through this store (changes by other instances sharing the
+    /// backend are not reported; the controllers also resync on a timer).</summary>
     public event Action<StoreEvent>? Changed;
 
-    /// <summary>ResourceVersion is the current global resource version.</summary>
-    public long ResourceVersion { get { lock (gate) return resourceVersion; } }
+    /// <summary>ResourceVersion is the current global resource version (the backend revision).</summary>
+    public long ResourceVersion => backend.Revision;
 
     /// <summary>Get returns a copy of the object, or null when absent.</summary>
     public JsonObject? Get(string resource, string? ns, string name)
     {
         var r = Resources.Get(resource);
-        lock (gate) return objects.TryGetValue(Key(r, ns, name), out var o) ? (JsonObject)o.DeepClone() : null;
+        return Load(backend.Get(StorageKeys.Key(prefix, r, ns, name)));
     }
 
-    /// <summary>List returns copies of all objects of a resource, in one namespace or (null) in all, sorted by namespace/name.</summary>
-    public IReadOnlyList<JsonObject> List(string resource, string? ns = null)
+    /// <summary>List returns copies of all objects of a resource, in one namespace or (null) in all, in key order
+    /// (namespace/name).</summary>
+    public IReadOnlyList<JsonObject> List(string resource, string? ns = null) => List(resource, ns, out _);
+
+    /// <summary>List also returns the revision the list was read at (the list's resourceVersion).</summary>
+    public IReadOnlyList<JsonObject> List(string resource, string? ns, out long revision)
     {
         var r = Resources.Get(resource);
-        lock (gate)
-            return objects.Where(kv => kv.Key.Plural == r.Plural && (ns == null || !r.Namespaced || kv.Key.Ns == ns))
-                .OrderBy(kv => kv.Key.Ns, StringComparer.Ordinal).ThenBy(kv => kv.Key.Name, StringComparer.Ordinal)
-                .Select(kv => (JsonObject)kv.Value.DeepClone()).ToList();
+        var (items, rev) = backend.List(StorageKeys.Prefix(prefix, r, r.Namespaced ? ns : null));
+        revision = rev;
+        return items.Select(i => Load(i)!).ToList();
     }
 
     /// <summary>Create stores a new object (server fields set) and returns it; 409 AlreadyExists, 404 when the namespace is missing.</summary>
@@ -157,35 +172,32 @@ public sealed partial class ObjectStore
     {
         var r = Resources.Get(resource);
         obj = (JsonObject)obj.DeepClone();
-        StoreEvent ev;
-        lock (gate)
-        {
-            var meta = Meta(obj);
-            ns = NamespaceFor(r, ns, meta);
-            var name = (string?)meta["name"] ?? "";
-            if (name.Length == 0 && meta["generateName"] is JsonValue gn)
-                name = (string)gn! + RandomSuffix();
-            if (name.Length == 0) throw ApiException.Invalid(r, "", "metadata.name: Required value: name or generateName is required");
-            if (r.Namespaced && !objects.ContainsKey(("namespaces", "", ns!)))
-                throw ApiException.NotFound(Resources.Get("namespaces"), ns!);
-            var key = Key(r, ns, name);
-            if (objects.ContainsKey(key)) throw ApiException.AlreadyExists(r, name);
-            Validate(r, name, obj, null);
-            meta["name"] = name;
-            if (r.Namespaced) meta["namespace"] = ns; else meta.Remove("namespace");
-            obj["apiVersion"] = r.ApiVersion;
-            obj["kind"] = r.Kind;
-            meta["uid"] = Guid.NewGuid().ToString();
-            meta["resourceVersion"] = (++resourceVersion).ToString(CultureInfo.InvariantCulture);
-            meta["creationTimestamp"] = Now();
-            meta["generation"] = 1;
-            meta.Remove("deletionTimestamp");
-            Normalize(r, obj, null);
-            objects[key] = obj;
-            ev = new StoreEvent("ADDED", r, ns, name, (JsonObject)obj.DeepClone());
-        }
-        Changed?.Invoke(ev);
-        return (JsonObject)obj.DeepClone();
+        var meta = Meta(obj);
+        ns = NamespaceFor(r, ns, meta);
+        var name = (string?)meta["name"] ?? "";
+        if (name.Length == 0 && meta["generateName"] is JsonValue gn)
+            name = (string)gn! + RandomSuffix();
+        if (name.Length == 0) throw ApiException.Invalid(r, "", "metadata.name: Required value: name or generateName is required");
+        var namespaces = Resources.Get("namespaces");
+        if (r.Namespaced && backend.Get(StorageKeys.Key(prefix, namespaces, null, ns!)) == null)
+            throw ApiException.NotFound(namespaces, ns!);
+        var key = StorageKeys.Key(prefix, r, ns, name);
+        if (backend.Get(key) != null) throw ApiException.AlreadyExists(r, name);
+        Validate(r, name, obj, null);
+        meta["name"] = name;
+        if (r.Namespaced) meta["namespace"] = ns; else meta.Remove("namespace");
+        obj["apiVersion"] = r.ApiVersion;
+        obj["kind"] = r.Kind;
+        meta["uid"] = Guid.NewGuid().ToString();
+        meta.Remove("resourceVersion");
+        meta["creationTimestamp"] = Now();
+        meta["generation"] = 1;
+        meta.Remove("deletionTimestamp");
+        Normalize(r, obj, null);
+        var rev = backend.Create(key, obj) ?? throw ApiException.AlreadyExists(r, name);
+        meta["resourceVersion"] = Rv(rev);
+        Changed?.Invoke(new StoreEvent("ADDED", r, ns, name, (JsonObject)obj.DeepClone()));
+        return obj;
     }
 
     /// <summary>Update replaces an object: 404 when absent, 409 Conflict when a set (non-"0") resourceVersion is stale.</summary>
@@ -195,40 +207,41 @@ public sealed partial class ObjectStore
     {
         var r = Resources.Get(resource);
         obj = (JsonObject)obj.DeepClone();
-        StoreEvent? ev = null;
-        JsonObject result;
-        lock (gate)
+        var meta = Meta(obj);
+        ns = NamespaceFor(r, ns, meta);
+        var name = (string?)meta["name"] ?? "";
+        var rv = (string?)meta["resourceVersion"] ?? "";
+        var pinned = rv.Length > 0 && rv != "0";
+        var key = StorageKeys.Key(prefix, r, ns, name);
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            var meta = Meta(obj);
-            ns = NamespaceFor(r, ns, meta);
-            var name = (string?)meta["name"] ?? "";
-            if (!objects.TryGetValue(Key(r, ns, name), out var old)) throw ApiException.NotFound(r, name);
-            var rv = (string?)meta["resourceVersion"] ?? "";
-            if (rv.Length > 0 && rv != "0" && rv != (string?)old["metadata"]!["resourceVersion"]) throw ApiException.Conflict(r, name);
-            var updated = Merge(r, old, obj, subresource);
+            var current = backend.Get(key) ?? throw ApiException.NotFound(r, name);
+            if (pinned && rv != Rv(current.ModRevision)) throw ApiException.Conflict(r, name);
+            var old = Load(current)!;
+            var updated = Merge(r, old, (JsonObject)obj.DeepClone(), subresource);
             Validate(r, name, updated, old);
-            result = Commit(r, ns, name, old, updated, out ev);
+            if (Commit(r, ns, name, key, current, old, updated) is { } result) return result;
+            if (pinned) throw ApiException.Conflict(r, name);
         }
-        if (ev != null) Changed?.Invoke(ev);
-        return result;
+        throw ApiException.Conflict(r, name);
     }
 
-    /// <summary>Mutate applies a change to the current object atomically (no conflict possible); returns the stored result, or
-    /// null when absent. The callback returns false to leave the object unchanged.</summary>
+    /// <summary>Mutate applies a change to the current object (re-read and re-applied when another writer wins the race, so
+    /// no conflict reaches the caller); returns the stored result, or null when absent. The callback returns false to leave
+    /// the object unchanged.</summary>
     public JsonObject? Mutate(string resource, string? ns, string name, Func<JsonObject, bool> change)
     {
         var r = Resources.Get(resource);
-        StoreEvent? ev = null;
-        JsonObject result;
-        lock (gate)
+        var key = StorageKeys.Key(prefix, r, ns, name);
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            if (!objects.TryGetValue(Key(r, ns, name), out var old)) return null;
+            if (backend.Get(key) is not { } current) return null;
+            var old = Load(current)!;
             var updated = (JsonObject)old.DeepClone();
-            if (!change(updated)) return (JsonObject)old.DeepClone();
-            result = Commit(r, ns, name, old, updated, out ev);
+            if (!change(updated)) return old;
+            if (Commit(r, r.Namespaced ? ns ?? "default" : null, name, key, current, old, updated) is { } result) return result;
         }
-        if (ev != null) Changed?.Invoke(ev);
-        return result;
+        throw ApiException.Conflict(r, name);
     }
 
     /// <summary>Put creates the object or replaces it unconditionally (handy for seeding); the resource comes from apiVersion/kind.</summary>
@@ -239,37 +252,51 @@ public sealed partial class ObjectStore
         var ns = r.Namespaced ? (string?)meta?["namespace"] ?? "default" : null;
         var copy = (JsonObject)obj.DeepClone();
         (copy["metadata"] as JsonObject)?.Remove("resourceVersion");
-        try { return Update(r.Plural, ns, copy, r.HasStatus ? "*" : null); }
-        catch (ApiException e) when (e.Code == 404) { return Create(r.Plural, ns, copy); }
+        for (var attempt = 0; ; attempt++)
+        {
+            try { return Update(r.Plural, ns, copy, r.HasStatus ? "*" : null); }
+            catch (ApiException e) when (e.Code == 404) { }
+            try { return Create(r.Plural, ns, copy); }
+            catch (ApiException e) when (e.Reason == "AlreadyExists" && attempt < MaxAttempts) { } // created meanwhile: update it
+        }
     }
 
     /// <summary>Delete removes an object and returns its last state; 404 when absent. Deleting a namespace deletes its contents.</summary>
     public JsonObject Delete(string resource, string? ns, string name)
     {
         var r = Resources.Get(resource);
-        var events = new List<StoreEvent>();
-        JsonObject old;
-        lock (gate)
+        var old = Remove(r, StorageKeys.Key(prefix, r, ns, name)) ?? throw ApiException.NotFound(r, name);
+        if (r.Plural == "namespaces")
         {
-            var key = Key(r, ns, name);
-            if (!objects.Remove(key, out old!)) throw ApiException.NotFound(r, name);
-            bump(old);
-            events.Add(new StoreEvent("DELETED", r, key.Ns.Length == 0 ? null : key.Ns, name, (JsonObject)old.DeepClone()));
-            if (r.Plural == "namespaces")
-                foreach (var k in objects.Keys.Where(k => k.Ns == name && Resources.Get(k.Plural).Namespaced).ToList())
-                {
-                    objects.Remove(k, out var child);
-                    bump(child!);
-                    events.Add(new StoreEvent("DELETED", Resources.Get(k.Plural), k.Ns, k.Name, (JsonObject)child!.DeepClone()));
-                }
+            foreach (var child in Resources.All.Where(c => c.Namespaced))
+            foreach (var item in backend.List(StorageKeys.Prefix(prefix, child, name)).Items)
+                Remove(child, item.Key);
         }
-        foreach (var e in events) Changed?.Invoke(e);
-        return (JsonObject)old.DeepClone();
-
-        void bump(JsonObject o) => o["metadata"]!["resourceVersion"] = (++resourceVersion).ToString(CultureInfo.InvariantCulture);
+        return old;
     }
 
-    private JsonObject Commit(ResourceInfo r, string? ns, string name, JsonObject old, JsonObject updated, out StoreEvent? ev)
+    /// <summary>Dispose releases the backend (the etcd connection).</summary>
+    public void Dispose() => backend.Dispose();
+
+    // Remove deletes key (retrying while it changes underneath) and reports the last state with the deletion revision; null when absent.
+    private JsonObject? Remove(ResourceInfo r, string key)
+    {
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            if (backend.Get(key) is not { } current) return null;
+            if (backend.Delete(key, current.ModRevision) is not { } rev) continue;
+            var old = Load(current)!;
+            old["metadata"]!["resourceVersion"] = Rv(rev);
+            var meta = old["metadata"]!;
+            Changed?.Invoke(new StoreEvent("DELETED", r, (string?)meta["namespace"], (string)meta["name"]!, (JsonObject)old.DeepClone()));
+            return old;
+        }
+        throw ApiException.Conflict(r, key);
+    }
+
+    // Commit writes updated over old (server-owned metadata kept, generation bumped on spec changes) unless nothing changed;
+    // null when another writer changed the object since it was read.
+    private JsonObject? Commit(ResourceInfo r, string? ns, string name, string key, StoredObject current, JsonObject old, JsonObject updated)
     {
         var meta = (JsonObject)updated["metadata"]!;
         var oldMeta = (JsonObject)old["metadata"]!;
@@ -280,15 +307,26 @@ public sealed partial class ObjectStore
         updated["apiVersion"] = r.ApiVersion;
         updated["kind"] = r.Kind;
         Normalize(r, updated, old);
-        if (JsonNode.DeepEquals(old, updated)) { ev = null; return (JsonObject)old.DeepClone(); }
+        if (JsonNode.DeepEquals(old, updated)) return old;
         if (!JsonNode.DeepEquals(Body(old), Body(updated)))
             meta["generation"] = (long.TryParse(oldMeta["generation"]?.ToJsonString(), out var g) ? g : 0) + 1;
-        meta["resourceVersion"] = (++resourceVersion).ToString(CultureInfo.InvariantCulture);
-        objects[Key(r, ns, name)] = updated;
-        ev = new StoreEvent("MODIFIED", r, r.Namespaced ? ns : null, name, (JsonObject)updated.DeepClone());
-        return (JsonObject)updated.DeepClone();
+        meta.Remove("resourceVersion");
+        if (backend.Update(key, updated, current.ModRevision) is not { } rev) return null;
+        meta["resourceVersion"] = Rv(rev);
+        Changed?.Invoke(new StoreEvent("MODIFIED", r, r.Namespaced ? ns : null, name, (JsonObject)updated.DeepClone()));
+        return updated;
     }
 
+    // Load stamps the stored revision as metadata.resourceVersion (values are stored without it, like kube-apiserver does).
+    private static JsonObject? Load(StoredObject? s)
+    {
+        if (s == null) return null;
+        Meta(s.Object)["resourceVersion"] = Rv(s.ModRevision);
+        return s.Object;
+    }
+
+    /// <summary>Rv renders a revision as a resourceVersion string.</summary>
+    public static string Rv(long revision) => revision.ToString(CultureInfo.InvariantCulture);
     // Body is the object without metadata and status: what changes the generation.
     private static JsonObject Body(JsonObject o)
     {
@@ -394,9 +432,6 @@ public sealed partial class ObjectStore
             throw ApiException.BadRequest("the namespace of the provided object does not match the namespace sent on the request");
         return ns;
     }
-
-    private static (string Plural, string Ns, string Name) Key(ResourceInfo r, string? ns, string name) =>
-        (r.Plural, r.Namespaced ? ns ?? "default" : "", name);
 
     private string Now() => time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 

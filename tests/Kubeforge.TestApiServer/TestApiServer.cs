@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging;
 namespace Kubeforge.TestApiServer;
 
 /// <summary>TestApiServer is a test double of kube-apiserver: HTTPS with client-cert and bootstrap-token authentication, RBAC,
-/// a generic in-memory REST store, and the bootstrap-signer and CSR approve/sign controllers of kube-controller-manager.</summary>
+/// a generic REST store (in memory, or in etcd shared by several instances), and the bootstrap-signer and CSR approve/sign controllers of kube-controller-manager.</summary>
 public sealed class TestApiServer : IAsyncDisposable
 {
     private readonly WebApplication app;
@@ -43,10 +43,22 @@ public sealed class TestApiServer : IAsyncDisposable
         var clientCas = new X509Certificate2Collection();
         if (options.ClientCaFile != null) clientCas.ImportFromPemFile(options.ClientCaFile);
 
-        var store = new ObjectStore(options.Time);
-        foreach (var ns in new[] { "default", "kube-system", "kube-public", "kube-node-lease" })
-            store.Create("namespaces", null, new JsonObject { ["metadata"] = new JsonObject { ["name"] = ns } });
-        foreach (var o in BootstrapPolicy.Objects()) store.Put(o);
+        var store = options.EtcdServers.Count == 0 ? new ObjectStore(options.Time) : new ObjectStore(
+            EtcdBackend.Create(options.EtcdServers, options.EtcdCaFile!, options.EtcdCertFile!, options.EtcdKeyFile!), options.Time, options.EtcdPrefix);
+        // idempotent seeding: another instance on the same etcd may have done it (unchanged objects are not rewritten);
+        // etcd may still be starting (static pods start in any order), so retry for a minute like kube-apiserver does
+        for (var deadline = DateTime.UtcNow.AddMinutes(1); ; await Task.Delay(1000, cancellationToken))
+        {
+            try
+            {
+                Seed(store);
+                break;
+            }
+            catch (Kubeforge.Phases.UserError e) when (DateTime.UtcNow < deadline)
+            {
+                Console.Error.WriteLine($"test-apiserver: etcd not ready: {e.Message}");
+            }
+        }
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
@@ -79,6 +91,16 @@ public sealed class TestApiServer : IAsyncDisposable
         if (host.Contains(':')) host = $"[{host}]";
         server.BaseUri = new Uri($"https://{host}:{port}/");
         return server;
+    }
+
+    private static void Seed(ObjectStore store)
+    {
+        foreach (var ns in new[] { "default", "kube-system", "kube-public", "kube-node-lease" })
+        {
+            try { if (store.Get("namespaces", null, ns) == null) store.Create("namespaces", null, new JsonObject { ["metadata"] = new JsonObject { ["name"] = ns } }); }
+            catch (ApiException e) when (e.Reason == "AlreadyExists") { }
+        }
+        foreach (var o in BootstrapPolicy.Objects()) store.Put(o);
     }
 
     private string AdvertisedEndpoint()
@@ -117,6 +139,7 @@ public sealed class TestApiServer : IAsyncDisposable
         await Task.WhenAll(loops);
         await app.StopAsync();
         await app.DisposeAsync();
+        Store.Dispose();
     }
 
     /// <summary>DisposeAsync calls StopAsync.</summary>

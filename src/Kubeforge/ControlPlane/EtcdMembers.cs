@@ -27,6 +27,8 @@ public sealed class EtcdGatewayClient(IReadOnlyList<string> endpoints, HttpClien
         SocketsHttpHandler? handler = null) =>
         new(endpoints, TlsHttp.Create(ca, clientCert, timeout, handler));
 
+    private volatile int preferred;
+
     public void Dispose() => http.Dispose();
 
     /// <summary>ListAsync returns the members (POST /v3/cluster/member/list).</summary>
@@ -49,16 +51,39 @@ public sealed class EtcdGatewayClient(IReadOnlyList<string> endpoints, HttpClien
     public Task PromoteAsync(ulong id, CancellationToken ct = default) =>
         PostAsync("/v3/cluster/member/promote", $"{{\"ID\":\"{id.ToString(CultureInfo.InvariantCulture)}\"}}", ct);
 
-    private async Task<JsonObject> PostAsync(string path, string body, CancellationToken ct)
+    /// <summary>Post sends a JSON body to any gateway path (e.g. /v3/kv/range, /v3/kv/txn) synchronously (HttpClient.Send,
+    /// no thread-pool hop) and returns the parsed answer; for callers that cannot await, such as the test API server's
+    /// etcd store. Same endpoint order and errors as the member calls.</summary>
+    public JsonObject Post(string path, string body) => PostAsync(path, body, CancellationToken.None, sync: true).GetAwaiter().GetResult();
+
+    // PostAsync tries the endpoints starting with the last one that answered (a down member costs one failed connect,
+    // not one per call); with sync it completes synchronously.
+    private async Task<JsonObject> PostAsync(string path, string body, CancellationToken ct, bool sync = false)
     {
         string? last = null;
-        foreach (var ep in endpoints)
+        var first = preferred;
+        for (var i = 0; i < endpoints.Count; i++)
         {
+            var index = (first + i) % endpoints.Count;
+            var ep = endpoints[index];
             try
             {
-                using var content = new StringContent(body, Encoding.UTF8, "application/json");
-                using var resp = await http.PostAsync(ep.TrimEnd('/') + path, content, ct).ConfigureAwait(false);
-                var text = await resp.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+                using var request = new HttpRequestMessage(HttpMethod.Post, ep.TrimEnd('/') + path)
+                {
+                    Content = new StringContent(body, Encoding.UTF8, "application/json"),
+                };
+                using var resp = sync ? http.Send(request, ct) : await http.SendAsync(request, ct).ConfigureAwait(false);
+                string text;
+                if (sync)
+                {
+                    using var reader = new StreamReader(resp.Content.ReadAsStream(ct), Encoding.UTF8);
+                    text = reader.ReadToEnd();
+                }
+                else
+                {
+                    text = await resp.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+                }
+                preferred = index;
                 if (resp.IsSuccessStatusCode)
                 {
                     return JsonNode.Parse(text) as JsonObject ?? new JsonObject();

@@ -98,10 +98,13 @@ public sealed class ApiServerHarness : IAsyncDisposable
 {
     private readonly List<HttpClient> clients = [];
 
-    private ApiServerHarness(ThrowawayPki pki, Server server)
+    private readonly bool ownsPki;
+
+    private ApiServerHarness(ThrowawayPki pki, Server server, bool ownsPki = true)
     {
         Pki = pki;
         Server = server;
+        this.ownsPki = ownsPki;
     }
 
     public ThrowawayPki Pki { get; }
@@ -109,9 +112,13 @@ public sealed class ApiServerHarness : IAsyncDisposable
     public ObjectStore Store => Server.Store;
 
     /// <summary>StartAsync makes a PKI and starts the server (with the CA as CSR signer unless configure changes it).</summary>
-    public static async Task<ApiServerHarness> StartAsync(Action<TestApiServerOptions>? configure = null)
+    public static Task<ApiServerHarness> StartAsync(Action<TestApiServerOptions>? configure = null) =>
+        StartAsync(new ThrowawayPki(), configure, ownsPki: true);
+
+    /// <summary>StartAsync starts a server on an existing PKI (several instances of one cluster share it); the PKI is
+    /// disposed with the harness only when ownsPki.</summary>
+    public static async Task<ApiServerHarness> StartAsync(ThrowawayPki pki, Action<TestApiServerOptions>? configure, bool ownsPki)
     {
-        var pki = new ThrowawayPki();
         var options = new TestApiServerOptions
         {
             TlsCertFile = pki.ServingCertFile, TlsKeyFile = pki.ServingKeyFile, ClientCaFile = pki.CaCertFile,
@@ -120,7 +127,7 @@ public sealed class ApiServerHarness : IAsyncDisposable
             ControllerInterval = TimeSpan.FromMilliseconds(200),
         };
         configure?.Invoke(options);
-        return new ApiServerHarness(pki, await Server.StartAsync(options));
+        return new ApiServerHarness(pki, await Server.StartAsync(options), ownsPki);
     }
 
     /// <summary>Client returns an HttpClient that trusts only the throwaway CA, optionally with a client cert or bearer token.</summary>
@@ -207,6 +214,6 @@ public sealed class ApiServerHarness : IAsyncDisposable
     {
         foreach (var c in clients) c.Dispose();
         await Server.DisposeAsync();
-        Pki.Dispose();
+        if (ownsPki) Pki.Dispose();
     }
 }

@@ -49,4 +49,28 @@ public sealed class EtcdGatewayClientTests
         Assert.Equal("""{"ID":"8402335666106998939"}""", stub.Requests[1].Body);
         Assert.EndsWith("/v3/cluster/member/promote", stub.Requests[1].Url);
     }
+
+    private sealed class SyncStub : HttpMessageHandler
+    {
+        public List<string> Hosts { get; } = [];
+
+        protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken ct)
+        {
+            Hosts.Add(request.RequestUri!.Host);
+            if (request.RequestUri.Host == "10.0.0.1") throw new HttpRequestException("Connection refused");
+            return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("""{"header":{"revision":"7"}}""", Encoding.UTF8, "application/json") };
+        }
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct) => Task.FromResult(Send(request, ct));
+    }
+
+    [Fact]
+    public void PostIsSynchronousAndSticksToTheEndpointThatAnswered()
+    {
+        var stub = new SyncStub();
+        using var client = new EtcdGatewayClient(["https://10.0.0.1:2379", "https://10.0.0.2:2379"], new HttpClient(stub));
+        Assert.Equal("7", (string?)client.Post("/v3/kv/range", "{}")["header"]!["revision"]);
+        Assert.Equal("7", (string?)client.Post("/v3/kv/range", "{}")["header"]!["revision"]);
+        Assert.Equal(["10.0.0.1", "10.0.0.2", "10.0.0.2"], stub.Hosts); // the down member is not retried first on every call
+    }
 }
