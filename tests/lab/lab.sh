@@ -51,7 +51,7 @@ NODE_PKGS="containerd runc kmod procps iptables ca-certificates curl haproxy kee
 BASE_VERSION=3
 
 build_base() {
-  exec 9>"$(dirname "$BASE")/.base.lock" 2>/dev/null || { mkdir -p "$(dirname "$BASE")"; exec 9>"$(dirname "$BASE")/.base.lock"; }
+  mkdir -p "$(dirname "$BASE")"; exec 9>"$(dirname "$BASE")/.base.lock"   # (a `2>/dev/null` here silenced the whole script)
   flock 9
   build_base_locked
   flock -u 9
@@ -177,7 +177,9 @@ up_nspawn() {
 boot_nspawn() {
   local i=$1; local name="h$i" addr="$NET.$((10 + i))" d="$RUNDIR/h$i" extra=()
   [ -z "$STANDINS" ] || extra+=(--bind-ro="$STANDINS:/opt/kubeforge-standins")
-  setsid systemd-nspawn -q -D "$d/root" --register=no --keep-unit --resolv-conf=off -b --network-bridge="$BR" -M "$name" "${extra[@]}" \
+  # machine name $BR-hI: nspawn names the host-side veth (vb-NAME) and /run/systemd/nspawn/propagate/NAME after it, which
+  # must differ between labs running at once; the host name inside stays hI (/etc/hostname)
+  setsid systemd-nspawn -q -D "$d/root" --register=no --keep-unit --resolv-conf=off -b --network-bridge="$BR" -M "$BR-$name" "${extra[@]}" \
     </dev/null >"$STATE/$name.log" 2>&1 &
   local pid=$!; echo "$pid" > "$STATE/$name.pid"
   local init="" t=0
