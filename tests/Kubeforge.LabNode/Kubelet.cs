@@ -126,7 +126,7 @@ public sealed class Kubelet
                 }
                 lastError = "";
             }
-            catch (Exception e) when (e is ApiError or IOException or TimeoutException or FormatException or System.Security.Cryptography.CryptographicException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
                 if (e.Message != lastError) Log($"API: {e.Message}");
                 lastError = e.Message;
@@ -154,13 +154,22 @@ public sealed class Kubelet
                 // its own through a CSR with the node credentials (selfnodeclient), stored as kubelet-client-current.pem
                 _ = Task.Run(async () =>
                 {
-                    try
+                    var last = "";
+                    while (!ct.IsCancellationRequested && !File.Exists(PemPath))
                     {
-                        var (cert, key, csr) = await TlsBootstrap.RequestAsync(api, nodeName, TimeSpan.FromMinutes(5), ct);
-                        TlsBootstrap.WritePem(PemPath, cert, key);
-                        Log($"client certificate rotated through CSR {csr}: wrote {PemPath}");
+                        try
+                        {
+                            var (cert, key, csr) = await TlsBootstrap.RequestAsync(api, nodeName, TimeSpan.FromMinutes(5), ct);
+                            TlsBootstrap.WritePem(PemPath, cert, key);
+                            Log($"client certificate rotated through CSR {csr}: wrote {PemPath}");
+                        }
+                        catch (Exception e) when (e is ApiError or TimeoutException or IOException)
+                        {
+                            if (e.Message != last) Log($"client certificate rotation: {e.Message}");
+                            last = e.Message;
+                            await Task.Delay(TimeSpan.FromSeconds(2), ct);
+                        }
                     }
-                    catch (Exception e) when (e is ApiError or TimeoutException or IOException) { Log($"client certificate rotation: {e.Message}"); }
                 }, ct);
             }
             return api;

@@ -139,6 +139,9 @@ public sealed class LabStandInTests(ITestOutputHelper output)
                 "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key endpoint health 2>&1";
             Assert.Contains("is healthy", Ssh(1, Etcdctl));
 
+            WaitFor("the init node's client certificate rotation (selfnodeclient CSR)", TimeSpan.FromSeconds(30), () =>
+                TrySsh(1, "test -s /var/lib/kubelet/pki/kubelet-client-current.pem").Code == 0);
+
             // a kubelet restart keeps the static pod processes (adopted from their pid files), and the API keeps answering
             var etcdPid = Ssh(1, "head -1 /run/kubeforge-labnode/etcd.pid").Trim();
             Assert.Contains("/usr/bin/etcd", Ssh(1, $"tr '\\0' ' ' < /proc/{etcdPid}/cmdline"));
@@ -151,10 +154,10 @@ public sealed class LabStandInTests(ITestOutputHelper output)
             Assert.Contains("is healthy", Ssh(1, Etcdctl));
 
             // removing a manifest stops its static pod
-            Assert.Equal(0, TrySsh(1, "pgrep -f 'kubeforge-labnode kube-scheduler'").Code);
+            Assert.Equal(0, TrySsh(1, "pgrep -f '[k]ubeforge-labnode kube-scheduler'").Code);
             Ssh(1, "mv /etc/kubernetes/manifests/kube-scheduler.yaml /root/");
-            WaitFor("kube-scheduler to stop", TimeSpan.FromSeconds(30), () => TrySsh(1, "pgrep -f 'kubeforge-labnode kube-scheduler'").Code == 1);
-            Assert.Equal(0, TrySsh(1, "pgrep -f 'kubeforge-labnode kube-controller-manager'").Code);
+            WaitFor("kube-scheduler to stop", TimeSpan.FromSeconds(30), () => TrySsh(1, "pgrep -f '[k]ubeforge-labnode kube-scheduler'").Code == 1);
+            Assert.Equal(0, TrySsh(1, "pgrep -f '[k]ubeforge-labnode kube-controller-manager'").Code);
             output.WriteLine($"init {initTime.TotalSeconds:0.0}s, join {joinTime.TotalSeconds:0.0}s, whole test after builds {total.Elapsed.TotalSeconds:0}s");
         }
         finally
