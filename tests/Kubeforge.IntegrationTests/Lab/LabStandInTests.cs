@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Kubeforge.IntegrationTests.Kit;
+using Xunit.Abstractions;
 
 namespace Kubeforge.IntegrationTests.Lab;
 
