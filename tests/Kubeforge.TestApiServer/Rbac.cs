@@ -136,6 +136,13 @@ public static class BootstrapPolicy
             Rule(["get", "list", "watch"], [""], ["nodes"]),
             Rule(["create", "patch", "update"], ["", "events.k8s.io"], ["events"]),
             Rule(["list", "watch"], ["discovery.k8s.io"], ["endpointslices"]));
+        // the components' own roles, reduced to their leader-election Lease (kube-scheduler / kube-controller-manager stand-ins)
+        foreach (var component in new[] { "kube-scheduler", "kube-controller-manager" })
+        {
+            var rn = LeaseRule(component);
+            yield return ClusterRole("system:" + component, Rule(["create"], ["coordination.k8s.io"], ["leases"]), rn);
+            yield return Binding("system:" + component, "system:" + component, ("User", "system:" + component));
+        }
         yield return (JsonObject)NodeRole.DeepClone();
         yield return Binding("cluster-admin", "cluster-admin", ("Group", "system:masters"));
         yield return Binding("system:discovery", "system:discovery", ("Group", "system:authenticated"));
@@ -172,6 +179,13 @@ public static class BootstrapPolicy
     {
         ["verbs"] = Arr(verbs), ["apiGroups"] = Arr(groups), ["resources"] = Arr(resources),
     };
+
+    private static JsonObject LeaseRule(string name)
+    {
+        var rule = Rule(["get", "update"], ["coordination.k8s.io"], ["leases"]);
+        rule["resourceNames"] = Arr([name]);
+        return rule;
+    }
 
     private static JsonObject NonResourceRule(string[] verbs, string[] urls) => new()
     {

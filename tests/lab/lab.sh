@@ -9,6 +9,8 @@
 # Several labs can run at once when each sets its own KFLAB_BRIDGE, KFLAB_NET (first three octets), KFLAB_STATE
 # and KFLAB_RUNDIR (defaults: kflab0, 10.98.0, tests/lab/.state, /var/lib/kubeforge-lab).
 # Mode: KFLAB_MODE=nspawn (default) or netns (plain network namespaces running only sshd; shares the filesystem).
+# KFLAB_STANDINS=DIR (nspawn mode): bind DIR (tests/lab/build-standins.sh output) read-only at /opt/kubeforge-standins in every
+# host and install the kubelet TEST DOUBLE the way the kubelet and kubeadm packages install kubelet (see tests/lab/README.md).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -19,6 +21,7 @@ BR="${KFLAB_BRIDGE:-kflab0}"
 NET="${KFLAB_NET:-10.98.0}"
 MODE="${KFLAB_MODE:-nspawn}"
 SUDOPW_HOST="${KFLAB_SUDOPW_HOST:-2}"
+STANDINS="${KFLAB_STANDINS:-}"
 
 die() { echo "lab.sh: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root (it creates namespaces, mounts and a bridge)"
@@ -48,7 +51,7 @@ NODE_PKGS="containerd runc kmod procps iptables ca-certificates curl haproxy kee
 BASE_VERSION=3
 
 build_base() {
-  exec 9>"$(dirname "$BASE")/.base.lock" 2>/dev/null || { mkdir -p "$(dirname "$BASE")"; exec 9>"$(dirname "$BASE")/.base.lock"; }
+  mkdir -p "$(dirname "$BASE")"; exec 9>"$(dirname "$BASE")/.base.lock"   # (a `2>/dev/null` here silenced the whole script)
   flock 9
   build_base_locked
   flock -u 9
@@ -105,6 +108,54 @@ prepare_root() {
     echo 'kf ALL=(ALL) ALL' > "$root/etc/sudoers.d/kf"
     echo "kf:$(cat "$STATE/sudo-password")" | chroot "$root" chpasswd
   fi
+  if [ -n "$STANDINS" ]; then install_standins "$root"; fi
+}
+
+# install_standins ROOT: what the kubelet and kubeadm packages install, with the kubelet TEST DOUBLE (kubeforge-labnode, bound
+# at /opt/kubeforge-standins) behind /usr/bin/kubelet: the package's kubelet.service (+ KillMode=process, so static pod
+# processes outlive a kubelet restart like containers do), enabled, and kubeadm's 10-kubeadm.conf drop-in.
+install_standins() {
+  local root=$1
+  cat > "$root/usr/bin/kubelet" <<'WRAP'
+#!/bin/sh
+# kubelet TEST DOUBLE (kubeforge-labnode), installed by tests/lab/lab.sh: not the real kubelet.
+exec /opt/kubeforge-standins/kubeforge-labnode kubelet "$@"
+WRAP
+  chmod 755 "$root/usr/bin/kubelet"
+  cat > "$root/lib/systemd/system/kubelet.service" <<'UNIT'
+[Unit]
+Description=kubelet: The Kubernetes Node Agent
+Documentation=https://kubernetes.io/docs/
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+ExecStart=/usr/bin/kubelet
+Restart=always
+StartLimitInterval=0
+RestartSec=10
+# lab stand-in only: static pods are processes in this unit's cgroup; keep them when the kubelet restarts
+KillMode=process
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+  mkdir -p "$root/etc/systemd/system/kubelet.service.d" "$root/etc/systemd/system/multi-user.target.wants"
+  cat > "$root/etc/systemd/system/kubelet.service.d/10-kubeadm.conf" <<'DROPIN'
+# Note: This dropin only works with kubeadm and kubelet v1.11+
+[Service]
+Environment="KUBELET_KUBECONFIG_ARGS=--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf --kubeconfig=/etc/kubernetes/kubelet.conf"
+Environment="KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml"
+# This is a file that "kubeadm init" and "kubeadm join" generates at runtime, populating the KUBELET_KUBEADM_ARGS variable dynamically
+EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env
+# This is a file that the user can use for overrides of the kubelet args as a last resort. Preferably, the user should use
+# the .NodeRegistration.KubeletExtraArgs object in the configuration files instead. KUBELET_EXTRA_ARGS should be sourced from this file.
+EnvironmentFile=-/etc/default/kubelet
+ExecStart=
+ExecStart=/usr/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS
+DROPIN
+  ln -sf /lib/systemd/system/kubelet.service "$root/etc/systemd/system/multi-user.target.wants/kubelet.service"
+  mkdir -p "$root/opt/kubeforge-standins"
 }
 
 wait_ssh() {
@@ -124,10 +175,11 @@ up_nspawn() {
 
 # boot_nspawn I: boot host hI from its (mounted) overlay and give it its address.
 boot_nspawn() {
-  local i=$1; local name="h$i" addr="$NET.$((10 + i))" d="$RUNDIR/h$i"
-  # nspawn names the host side of the veth "vb-<machine>": labs on other bridges need their own machine names
-  local machine="$name"; [ "$BR" = kflab0 ] || machine="$BR-$name"
-  setsid systemd-nspawn -q -D "$d/root" --register=no --keep-unit --resolv-conf=off -b --network-bridge="$BR" -M "$machine" \
+  local i=$1; local name="h$i" addr="$NET.$((10 + i))" d="$RUNDIR/h$i" extra=()
+  [ -z "$STANDINS" ] || extra+=(--bind-ro="$STANDINS:/opt/kubeforge-standins")
+  # machine name $BR-hI: nspawn names the host-side veth (vb-NAME) and /run/systemd/nspawn/propagate/NAME after it, which
+  # must differ between labs running at once; the host name inside stays hI (/etc/hostname)
+  setsid systemd-nspawn -q -D "$d/root" --register=no --keep-unit --resolv-conf=off -b --network-bridge="$BR" -M "$BR-$name" "${extra[@]}" \
     </dev/null >"$STATE/$name.log" 2>&1 &
   local pid=$!; echo "$pid" > "$STATE/$name.pid"
   local init="" t=0
@@ -169,6 +221,13 @@ cmd_up() {
   need_tools; lab_key; LAB_N=$n
   if [ "$MODE" = nspawn ]; then build_base; fi
   bridge_up; echo "$MODE" > "$STATE/mode"
+  if [ -n "$STANDINS" ]; then
+    [ "$MODE" = nspawn ] || die "KFLAB_STANDINS needs nspawn mode"
+    [ -x "$STANDINS/kubeforge-labnode" ] || die "KFLAB_STANDINS=$STANDINS has no kubeforge-labnode (run tests/lab/build-standins.sh)"
+    STANDINS="$(cd "$STANDINS" && pwd)"; echo "$STANDINS" > "$STATE/standins"
+  else
+    rm -f "$STATE/standins"
+  fi
   local start=$SECONDS
   for i in $(seq 1 "$n"); do
     [ -f "$STATE/h$i.pid" ] && kill -0 "$(cat "$STATE/h$i.pid")" 2>/dev/null && continue
@@ -198,6 +257,7 @@ cmd_restart() {
   local name=${1:-}; [[ "$name" =~ ^h[1-9][0-9]?$ ]] || die "usage: lab.sh restart hI"
   [ "$(cat "$STATE/mode" 2>/dev/null)" = nspawn ] || die "restart needs nspawn mode"
   [ -f "$STATE/$name.pid" ] || die "$name is not up"
+  [ -n "$STANDINS" ] || STANDINS="$(cat "$STATE/standins" 2>/dev/null || true)"   # the stand-ins the host was booted with
   local start=$SECONDS
   stop_pid "$(cat "$STATE/$name.pid")"
   boot_nspawn "${name#h}"
@@ -224,7 +284,7 @@ cmd_down() {
   done
   for ns in $(ip netns list 2>/dev/null | awk -v p="^$BR-h" '$1 ~ p {print $1}'); do ip netns del "$ns"; done
   ip link show "$BR" >/dev/null 2>&1 && ip link del "$BR"
-  rm -f "$STATE"/h*.addr "$STATE"/h*.log "$STATE/mode" "$STATE/known_hosts"
+  rm -f "$STATE"/h*.addr "$STATE"/h*.log "$STATE/mode" "$STATE/known_hosts" "$STATE/standins"
   echo "lab down"
 }
 
