@@ -16,7 +16,8 @@ public static class UpCommand
     {
         var file = new Option<string?>("--file", "-f") { Description = "Cluster file describing the hosts (default: a single-node cluster on this machine)" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Show everything that would be done without changing anything" };
-        var up = new Command("up", "Create or converge a cluster (default: a single-node cluster on this machine)") { file, dryRun };
+        var ignore = new Option<string[]>("--ignore-preflight-errors") { Description = "init's preflight checks whose errors become warnings, comma-separated, or 'all'", AllowMultipleArgumentsPerToken = true };
+        var up = new Command("up", "Create or converge a cluster (default: a single-node cluster on this machine)") { file, dryRun, ignore };
         up.SetAction(pr =>
         {
             if (pr.GetValue(file) is { } f)
@@ -32,7 +33,15 @@ public static class UpCommand
                 return code;
             }
             io.Ui.Info("up", $"Step 2/2: init (pod network {DefaultPodNetwork}, CNI flannel)");
-            return App.Run(["init", "--pod-network-cidr", DefaultPodNetwork, "--cni", "flannel", .. dry], io.Out, io.Err, io.Env);
+            var ignored = InitFlagSet.Split(pr.GetValue(ignore)).ToList();
+            if (dry.Length > 0)
+            {
+                // a dry run of step 1 changed nothing, so init's checks would still see what step 1 fixes
+                io.Ui.Info("up", $"Dry run: init's preflight does not stop on what step 1 fixes ({string.Join(", ", Node.NodePreflight.PrepareFixes)})");
+                ignored.AddRange(Node.NodePreflight.PrepareFixes);
+            }
+            string[] ign = ignored.Count > 0 ? ["--ignore-preflight-errors", string.Join(',', ignored)] : [];
+            return App.Run(["init", "--pod-network-cidr", DefaultPodNetwork, "--cni", "flannel", .. dry, .. ign], io.Out, io.Err, io.Env);
         });
         return up;
     }

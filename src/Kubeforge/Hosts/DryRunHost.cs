@@ -11,6 +11,9 @@ public sealed class DryRunHost(IHost inner) : IHost
 
     public bool ManagesServices => false;
 
+    /// <summary>Inner is the real host this dry run reads (preflight gathers its facts there).</summary>
+    public IHost Inner => inner;
+
     /// <summary>Actions lists every change the run would have made, in order.</summary>
     public IReadOnlyList<DryRunAction> Actions => _actions;
 
