@@ -75,8 +75,10 @@ public static class OsMirror
     public static string? RefusalOf(CommandResult r)
     {
         var lines = (r.Stdout + "\n" + r.Stderr).Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
-        var gpg = lines.FirstOrDefault(l => l.StartsWith("W: GPG error", StringComparison.Ordinal) || l.Contains("NO_PUBKEY", StringComparison.Ordinal)
-            || l.Contains("BADSIG", StringComparison.Ordinal) || l.Contains("is not signed", StringComparison.Ordinal));
+        // apt's summary line names the repository and the reason; the indented detail under "Err:" comes earlier in stdout
+        var gpg = lines.FirstOrDefault(l => l.StartsWith("W: GPG error", StringComparison.Ordinal))
+            ?? lines.FirstOrDefault(l => l.Contains("NO_PUBKEY", StringComparison.Ordinal) || l.Contains("BADSIG", StringComparison.Ordinal)
+                || l.Contains("is not signed", StringComparison.Ordinal));
         if (gpg is not null || r.Ok)
         {
             return gpg;

@@ -83,7 +83,7 @@ public class OsMirrorTests
     {
         var host = new FakeHost(true);
         host.Results[string.Join(' ', OsMirror.RefreshCommand(OsFamily.Deb))] = new CommandResult(100,
-            "Get:1 http://10.98.2.1:8080/os ./ InRelease [1,234 B]\n",
+            "Get:1 http://10.98.2.1:8080/os ./ InRelease [1,234 B]\nErr:1 http://10.98.2.1:8080/os ./ InRelease\n  The following signatures couldn't be verified because the public key is not available: NO_PUBKEY 0123456789ABCDEF\n",
             "W: GPG error: http://10.98.2.1:8080/os ./ InRelease: The following signatures couldn't be verified because the public key is not available: NO_PUBKEY 0123456789ABCDEF\n" +
             "E: The repository 'http://10.98.2.1:8080/os ./ InRelease' is not signed.\n");
         var e = await Assert.ThrowsAsync<UserError>(() => OsMirror.ApplyAsync(host, OsFamily.Deb, OsPackageMirror.Parse("http://10.98.2.1:8080/os", Armored), true));
