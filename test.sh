@@ -21,6 +21,9 @@ command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container)
 command -v ssh-keyscan >/dev/null 2>&1 || need+=(openssh-client)
+command -v apt-ftparchive >/dev/null 2>&1 || need+=(apt-utils)     # the lab's offline OS package mirror
+command -v gpg >/dev/null 2>&1 || need+=(gnupg)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
 if [[ ${#need[@]} -gt 0 ]]; then
   echo "test.sh: installing ${need[*]}"
   if [[ $(id -u) -eq 0 ]]; then

@@ -11,6 +11,9 @@
 # Mode: KFLAB_MODE=nspawn (default) or netns (plain network namespaces running only sshd; shares the filesystem).
 # KFLAB_STANDINS=DIR (nspawn mode): bind DIR (tests/lab/build-standins.sh output) read-only at /opt/kubeforge-standins in every
 # host and install the kubelet TEST DOUBLE the way the kubelet and kubeadm packages install kubelet (see tests/lab/README.md).
+# KFLAB_SWAP=1 (at up; kept for restarts): hosts may run swapon/swapoff (nspawn's seccomp filter blocks them by default) on
+# swap files in /var/lib/kflab-swap, a bind mount of $RUNDIR/hI/swap (overlayfs cannot hold a swap file). Swap is
+# kernel-global: restart and down swapoff every file there before stopping a host.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -22,6 +25,7 @@ NET="${KFLAB_NET:-10.98.0}"
 MODE="${KFLAB_MODE:-nspawn}"
 SUDOPW_HOST="${KFLAB_SUDOPW_HOST:-2}"
 STANDINS="${KFLAB_STANDINS:-}"
+SWAP_DIR=/var/lib/kflab-swap
 
 die() { echo "lab.sh: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root (it creates namespaces, mounts and a bridge)"
@@ -177,10 +181,13 @@ up_nspawn() {
 boot_nspawn() {
   local i=$1; local name="h$i" addr="$NET.$((10 + i))" d="$RUNDIR/h$i" extra=()
   [ -z "$STANDINS" ] || extra+=(--bind-ro="$STANDINS:/opt/kubeforge-standins")
+  if [ "$(cat "$STATE/swap" 2>/dev/null)" = 1 ]; then
+    mkdir -p "$d/swap"; extra+=(--system-call-filter=@swap "--bind=$d/swap:$SWAP_DIR")
+  fi
   # machine name $BR-hI: nspawn names the host-side veth (vb-NAME) and /run/systemd/nspawn/propagate/NAME after it, which
-  # must differ between labs running at once; the host name inside stays hI (/etc/hostname)
-  setsid systemd-nspawn -q -D "$d/root" --register=no --keep-unit --resolv-conf=off -b --network-bridge="$BR" -M "$BR-$name" "${extra[@]}" \
-    </dev/null >"$STATE/$name.log" 2>&1 &
+  # must differ between labs running at once; the host name inside stays hI
+  setsid systemd-nspawn -q -D "$d/root" --register=no --keep-unit --resolv-conf=off -b --network-bridge="$BR" -M "$BR-$name" \
+    --hostname="$name" "${extra[@]}" </dev/null >"$STATE/$name.log" 2>&1 &
   local pid=$!; echo "$pid" > "$STATE/$name.pid"
   local init="" t=0
   while [ -z "$init" ]; do
@@ -219,6 +226,7 @@ up_netns() {
 cmd_up() {
   local n=${1:-1}; [[ "$n" =~ ^[1-9][0-9]?$ ]] || die "usage: lab.sh up N (1..99)"
   need_tools; lab_key; LAB_N=$n
+  if [ -n "${KFLAB_SWAP:-}" ] || [ ! -f "$STATE/swap" ]; then echo "${KFLAB_SWAP:-0}" > "$STATE/swap"; fi
   if [ "$MODE" = nspawn ]; then build_base; fi
   bridge_up; echo "$MODE" > "$STATE/mode"
   if [ -n "$STANDINS" ]; then
@@ -243,6 +251,13 @@ cmd_up() {
   cmd_status
 }
 
+# swapoff_host I: deactivate the swap files of host hI (swap outlives the container: it is the kernel's).
+swapoff_host() {
+  local f
+  for f in "$RUNDIR/h$1"/swap/*; do [ -f "$f" ] && { swapoff "$f" 2>/dev/null || true; }; done
+  return 0
+}
+
 stop_pid() {
   local pid=$1
   if kill -0 "$pid" 2>/dev/null; then
@@ -259,6 +274,7 @@ cmd_restart() {
   [ -f "$STATE/$name.pid" ] || die "$name is not up"
   [ -n "$STANDINS" ] || STANDINS="$(cat "$STATE/standins" 2>/dev/null || true)"   # the stand-ins the host was booted with
   local start=$SECONDS
+  swapoff_host "${name#h}"
   stop_pid "$(cat "$STATE/$name.pid")"
   boot_nspawn "${name#h}"
   wait_ssh "$(cat "$STATE/$name.addr")" || die "$name: sshd did not answer in 90 s after restart, see $STATE/$name.log"
@@ -270,6 +286,7 @@ cmd_down() {
   for pf in "$STATE"/h*.pid; do
     [ -f "$pf" ] || continue
     local pid; pid="$(cat "$pf")"
+    local hn; hn="$(basename "$pf" .pid)"; swapoff_host "${hn#h}"
     if kill -0 "$pid" 2>/dev/null; then
       kill -TERM "$pid"
       for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -284,7 +301,7 @@ cmd_down() {
   done
   for ns in $(ip netns list 2>/dev/null | awk -v p="^$BR-h" '$1 ~ p {print $1}'); do ip netns del "$ns"; done
   ip link show "$BR" >/dev/null 2>&1 && ip link del "$BR"
-  rm -f "$STATE"/h*.addr "$STATE"/h*.log "$STATE/mode" "$STATE/known_hosts" "$STATE/standins"
+  rm -f "$STATE"/h*.addr "$STATE"/h*.log "$STATE/mode" "$STATE/swap" "$STATE/known_hosts" "$STATE/standins"
   echo "lab down"
 }
 

@@ -130,7 +130,7 @@ public static class JoinCli
         var runsPreflight = (selection is null || selection.Trim('/') == "preflight") && !skip.Contains("preflight");
         if (runsPreflight)
         {
-            await JoinPreflight.RunAsync(join, realHost, io.Ui, dryRun, ct).ConfigureAwait(false);
+            await JoinPreflight.RunAsync(join, realHost, io.Ui, dryRun, ct, time: io.Env.Time).ConfigureAwait(false);
         }
         var options = new DiscoveryOptions(join.DiscoveryTimeout, io.Env.DiscoveryRetryInterval, io.Env.Time);
         var (config, data) = await JoinPreparation.PrepareAsync(join, realHost, io.Ui, options, NodeIdentity.Detect(),

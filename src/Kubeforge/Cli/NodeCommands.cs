@@ -133,11 +133,14 @@ public static class NodeCommands
         var containerd = new Option<string?>("--containerd") { Description = "Install containerd: 'package' (distro package) or the path of a release tarball on this machine; without it an installed containerd is configured" };
         var packages = new Option<string?>("--packages") { Description = "kubelet/kubectl/cri-tools packages: 'upstream' (pkgs.k8s.io), 'aliyun' (its mirror), 'verify' (preinstalled; check kubelet --version)" };
         var withKubeadm = new Option<bool>("--with-kubeadm") { Description = "Install the kubeadm package too" };
+        var osMirror = new Option<string?>("--os-package-mirror") { Description = "Offline/local mirror of the OS's packages for the containerd install: \"URL\" (flat apt repository or yum baseurl) or \"URL suite component...\"; GPG checks stay on (needs --os-package-key)" };
+        var osKey = new Option<string?>("--os-package-key") { Description = "File on this machine with the OpenPGP public key the OS package mirror is signed with (armored or binary)" };
         var mirrors = new Option<string[]>("--registry-mirror") { Description = "registry=endpoint[,ca=/node/path/ca.crt] for containerd's hosts.toml, e.g. registry.k8s.io=https://mirror.example.cn:5000", AllowMultipleArgumentsPerToken = true };
-        var cmd = new Command("prepare", "Prepare a host for Kubernetes: kernel modules, sysctls, swap, SELinux, firewalld, containerd, packages") { containerd, packages, withKubeadm, mirrors };
+        var cmd = new Command("prepare", "Prepare a host for Kubernetes: kernel modules, sysctls, swap, SELinux, firewalld, containerd, packages") { containerd, packages, withKubeadm, mirrors, osMirror, osKey };
         f.AddTo(cmd);
         cmd.SetAction(async (pr, ct) =>
         {
+            var mirror = ReadOsMirror(pr.GetValue(osMirror), pr.GetValue(osKey));
             var real = f.Host.BuildReal(pr, io);
             try
             {
@@ -146,12 +149,18 @@ public static class NodeCommands
                 io.Ui.Info("prepare", $"Preparing {real.Name} ({facts.Os.PrettyName})");
                 var steps = new List<PrepStep>(await OsPrep.RunAsync(host, facts, f.Prep(pr, io), ct).ConfigureAwait(false));
                 var install = pr.GetValue(containerd);
+                if (mirror is not null)
+                {
+                    var installs = install == "package" && !facts.Binaries.ContainsKey("containerd");
+                    steps.Add(await OsMirror.ApplyAsync(host, facts.Os.Family, mirror, installs, ct).ConfigureAwait(false));
+                }
                 if (install is not null || facts.Binaries.ContainsKey("containerd"))
                 {
                     steps.AddRange(await Containerd.RunAsync(host, facts, new ContainerdOptions
                     {
                         SandboxImage = f.SandboxImage(pr),
                         Install = install,
+                        Refreshed = mirror is not null,
                         Mirrors = (pr.GetValue(mirrors) ?? []).Select(ParseMirror).ToList(),
                     }, ct).ConfigureAwait(false));
                 }
@@ -185,6 +194,26 @@ public static class NodeCommands
             }
         });
         return cmd;
+    }
+
+    /// <summary>ReadOsMirror reads --os-package-mirror and --os-package-key (both or neither; the key file is on this machine).</summary>
+    public static OsPackageMirror? ReadOsMirror(string? spec, string? keyFile)
+    {
+        if (spec is null && keyFile is null)
+        {
+            return null;
+        }
+        if (spec is null || keyFile is null)
+        {
+            throw new UserError(spec is null
+                ? "--os-package-key: given without --os-package-mirror; name the mirror's URL too"
+                : "--os-package-mirror: needs --os-package-key, the file of the key the mirror is signed with (GPG checks stay on)");
+        }
+        if (!File.Exists(keyFile))
+        {
+            throw new UserError($"--os-package-key: {keyFile} does not exist; export the mirror's signing key with gpg --export --armor KEYID > {keyFile}");
+        }
+        return OsPackageMirror.Parse(spec, File.ReadAllBytes(keyFile));
     }
 
     /// <summary>ParseMirror reads "registry=endpoint[,ca=path]".</summary>

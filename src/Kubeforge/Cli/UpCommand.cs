@@ -30,6 +30,7 @@ public static class UpCommand
         public Option<string?> StateDir { get; } = new("--state-dir") { Description = "Where the journal and logs live (default <cluster file folder>/.kubeforge/<cluster name>)" };
         public Option<string?> KnownHosts { get; } = new("--known-hosts") { Description = "known_hosts file host keys are checked against (default: spec.knownHosts, else ~/.ssh/known_hosts)" };
         public Option<bool> AcceptNew { get; } = new("--accept-new-host-keys") { Description = "Record the key of a host not yet in known_hosts (a changed key is always refused)" };
+        public Option<string[]> Ignore { get; } = new("--ignore-preflight-errors") { Description = "Without -f: init's preflight checks whose errors become warnings, comma-separated, or 'all'", AllowMultipleArgumentsPerToken = true };
     }
 
     /// <summary>Build creates the up command.</summary>
@@ -38,7 +39,7 @@ public static class UpCommand
         var f = new Flags();
         var up = new Command("up", "Create or converge a cluster (default: a single-node cluster on this machine)")
         {
-            f.File, f.DryRun, f.Concurrency, f.FromStep, f.Hosts, f.Steps, f.Output, f.StateDir, f.KnownHosts, f.AcceptNew,
+            f.File, f.DryRun, f.Concurrency, f.FromStep, f.Hosts, f.Steps, f.Output, f.StateDir, f.KnownHosts, f.AcceptNew, f.Ignore,
         };
         up.SetAction(async (pr, ct) =>
         {
@@ -55,7 +56,15 @@ public static class UpCommand
                 return code;
             }
             io.Ui.Info("up", $"Step 2/2: init (pod network {DefaultPodNetwork}, CNI flannel)");
-            return App.Run(["init", "--pod-network-cidr", DefaultPodNetwork, "--cni", "flannel", .. dry], io.Out, io.Err, io.Env);
+            var ignored = InitFlagSet.Split(pr.GetValue(f.Ignore)).ToList();
+            if (dry.Length > 0)
+            {
+                // a dry run of step 1 changed nothing, so init's checks would still see what step 1 fixes
+                io.Ui.Info("up", $"Dry run: init's preflight does not stop on what step 1 fixes ({string.Join(", ", Node.NodePreflight.PrepareFixes)})");
+                ignored.AddRange(Node.NodePreflight.PrepareFixes);
+            }
+            string[] ign = ignored.Count > 0 ? ["--ignore-preflight-errors", string.Join(',', ignored)] : [];
+            return App.Run(["init", "--pod-network-cidr", DefaultPodNetwork, "--cni", "flannel", .. dry, .. ign], io.Out, io.Err, io.Env);
         });
         return up;
     }

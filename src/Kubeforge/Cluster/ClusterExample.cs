@@ -53,6 +53,8 @@ public static class ClusterExample
           mirror:
             preset: aliyun
             # imageRepository: registry.example.com/k8s     # overrides the preset
+            # osPackageRepository: http://10.0.0.1/debian   # offline mirror of the OS's packages (containerd, runc), GPG-checked
+            # osPackageKey: ./os-mirror.asc                 # the key that mirror is signed with (file on this machine)
             registryMirrors:                # containerd mirrors for images outside imageRepository (e.g. flannel)
               - registry: docker.io
                 endpoints: ["https://docker.m.daocloud.io"]

@@ -172,6 +172,13 @@ public sealed class MirrorSpec
 
     /// <summary>ContainerdRepository is the base of the Docker CE repositories that ship containerd.io.</summary>
     public string? ContainerdRepository { get; set; }
+
+    /// <summary>OsPackageRepository is an offline/local mirror of the OS's own packages (containerd, runc...): "URL" (flat apt
+    /// repository or yum baseurl) or "URL suite component..." (Node.OsPackageMirror.Parse); null: the hosts' own sources.</summary>
+    public string? OsPackageRepository { get; set; }
+
+    /// <summary>OsPackageKey is the operator-side file of the OpenPGP key OsPackageRepository is signed with (GPG checks stay on).</summary>
+    public string? OsPackageKey { get; set; }
     public List<RegistryMirror> RegistryMirrors { get; set; } = [];
 
     /// <summary>Expand fills the fields the preset defines and the user did not set (default: the release's own

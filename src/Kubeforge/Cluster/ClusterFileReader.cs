@@ -243,11 +243,23 @@ public sealed partial class ClusterFile
         if (r.Map(spec, "mirror", "spec") is { } m)
         {
             const string p = "spec.mirror";
-            r.Known(m, p, "preset", "imageRepository", "packageRepository", "containerdRepository", "registryMirrors");
+            r.Known(m, p, "preset", "imageRepository", "packageRepository", "containerdRepository", "osPackageRepository", "osPackageKey", "registryMirrors");
             mirror.Preset = r.Str(m, "preset", p) ?? MirrorSpec.DefaultPreset;
             mirror.ImageRepository = r.Str(m, "imageRepository", p);
             mirror.PackageRepository = r.Str(m, "packageRepository", p);
             mirror.ContainerdRepository = r.Str(m, "containerdRepository", p);
+            mirror.OsPackageRepository = r.Str(m, "osPackageRepository", p);
+            mirror.OsPackageKey = r.Str(m, "osPackageKey", p);
+            if (mirror.OsPackageRepository is { } osRepo && !IsUrl(osRepo.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? ""))
+            {
+                r.Err($"{p}.osPackageRepository", r.Line(m, "osPackageRepository"), $"\"{osRepo}\" is not an http(s) URL; write e.g. http://10.0.0.1/debian or \"http://10.0.0.1/debian bookworm main\"");
+            }
+            if ((mirror.OsPackageRepository is null) != (mirror.OsPackageKey is null))
+            {
+                r.Err(mirror.OsPackageKey is null ? $"{p}.osPackageKey" : $"{p}.osPackageRepository", r.Line(m, mirror.OsPackageKey is null ? "osPackageRepository" : "osPackageKey"),
+                    mirror.OsPackageKey is null ? "osPackageRepository needs osPackageKey, the file of the key the mirror is signed with (GPG checks stay on)"
+                        : "osPackageKey without osPackageRepository; name the mirror's URL too");
+            }
             if (!MirrorSpec.Presets.Contains(mirror.Preset))
             {
                 var hint = KubeadmSchema.Suggest(mirror.Preset, MirrorSpec.Presets);

@@ -20,6 +20,9 @@ public sealed record ContainerdOptions
     public string? Install { get; init; }
     /// <summary>PackageName is the distro package (containerd on Debian/Ubuntu/openEuler; containerd.io from the Docker repo on CentOS/RHEL).</summary>
     public string? PackageName { get; init; }
+    /// <summary>Refreshed: the package index was just refreshed (OsMirror.ApplyAsync for an offline mirror), so the install
+    /// skips the full `apt-get update`, which an air-gapped host cannot complete.</summary>
+    public bool Refreshed { get; init; }
 }
 
 /// <summary>Containerd installs and configures containerd as the guide's §2.1 does, reproducibly: config.toml (version 2 schema,
@@ -117,10 +120,16 @@ public static partial class Containerd
 
         """;
 
-    /// <summary>InstallCommands are the argv lists that install the distro package.</summary>
-    public static IReadOnlyList<IReadOnlyList<string>> PackageInstallCommands(OsFamily family, string package) => family == OsFamily.Deb
-        ? [["apt-get", "update"], ["apt-get", "install", "-y", package]]
-        : [["dnf", "install", "-y", package]];
+    /// <summary>PackageInstallCommands are the argv lists that install the distro package (refresh: run `apt-get update` first).</summary>
+    public static IReadOnlyList<IReadOnlyList<string>> PackageInstallCommands(OsFamily family, string package, bool refresh = true)
+    {
+        if (family == OsFamily.Rpm)
+        {
+            return [["dnf", "install", "-y", package]];
+        }
+        IReadOnlyList<string> install = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", package];
+        return refresh ? [["apt-get", "update"], install] : [install];
+    }
 
     /// <summary>RunAsync installs (if asked), writes config.toml and hosts.toml files, restarts containerd when they changed and
     /// checks it through the socket. Returns the steps.</summary>
@@ -137,7 +146,7 @@ public static partial class Containerd
             else
             {
                 var pkg = o.PackageName ?? "containerd";
-                foreach (var argv in PackageInstallCommands(facts.Os.Family, pkg))
+                foreach (var argv in PackageInstallCommands(facts.Os.Family, pkg, !o.Refreshed))
                 {
                     await Must(host, argv, ct).ConfigureAwait(false);
                 }

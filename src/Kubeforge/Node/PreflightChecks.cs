@@ -36,6 +36,12 @@ public sealed record PreflightOptions
 /// <summary>NodePreflight runs kubeadm's node checks (spec §15) plus the installer's checks on gathered HostFacts. Pure: facts in, results out.</summary>
 public static partial class NodePreflight
 {
+    /// <summary>PrepareFixes are the error checks `kubeforge prepare` fixes (swap, kernel settings, containerd's config).</summary>
+    public static readonly IReadOnlyList<string> PrepareFixes =
+    [
+        "Swap", "FileContent--proc-sys-net-ipv4-ip_forward", "FileContent--proc-sys-net-bridge-bridge-nf-call-iptables", "CgroupDriver", "ContainerdConfig",
+    ];
+
     /// <summary>Run returns every check's result in order, with ignored errors marked as such.</summary>
     public static IReadOnlyList<CheckResult> Run(HostFacts f, PreflightOptions o)
     {

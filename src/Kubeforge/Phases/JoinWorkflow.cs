@@ -5,6 +5,7 @@ using Kubeforge.Discovery;
 using Kubeforge.Hosts;
 using Kubeforge.KubeConfig;
 using Kubeforge.Kubelet;
+using Kubeforge.Node;
 using Kubeforge.Pki;
 using Kubeforge.Versions;
 
@@ -30,7 +31,7 @@ public static class JoinWorkflow
         _ = profile;
         var preflight = new Phase("preflight", "Run join pre-flight checks")
         {
-            Run = (ctx, ct) => ctx.Bag.ContainsKey(PreflightDoneKey) ? Task.CompletedTask : JoinPreflight.RunAsync(Data(ctx).Join, ctx.Host, ctx.Ui, ctx.DryRun, ct),
+            Run = (ctx, ct) => ctx.Bag.ContainsKey(PreflightDoneKey) ? Task.CompletedTask : JoinPreflight.RunAsync(Data(ctx).Join, ctx.Host, ctx.Ui, ctx.DryRun, ct, ctx.Config.Profile, ctx.Time),
         };
         var prepare = new Phase("control-plane-prepare", "Prepare the machine for serving a control plane")
         {
@@ -135,30 +136,32 @@ public static class JoinWorkflow
           "Run 'kubectl get nodes' on the control-plane to see this node join the cluster.\n\n";
 }
 
-/// <summary>JoinPreflight holds join's file-level checks (spec §15, join column): kubelet.conf, bootstrap-kubelet.conf and the
-/// CA file must not exist; a control-plane join also needs free manifest paths and an empty etcd data folder.</summary>
+/// <summary>JoinPreflight holds join's checks (spec §15, join column): the root check; kubelet.conf, bootstrap-kubelet.conf and
+/// the CA file must not exist; a control-plane join also needs free manifest paths and an empty etcd data folder; then the host
+/// checks of HostPreflight (skipped with a notice on a --rootfs tree).</summary>
 public static class JoinPreflight
 {
+    /// <summary>Options are the node-check options of a join: a worker (port 10250) or a control plane with its endpoint.
+    /// Before discovery the cluster's version is unknown, so the newest profile's severities apply (kubeadm uses its own).</summary>
+    public static PreflightOptions Options(JoinConfiguration join, VersionProfile? profile = null) => new()
+    {
+        Profile = profile ?? VersionTable.Newest,
+        ControlPlane = join.ControlPlane is not null,
+        ApiServerPort = join.ControlPlane?.LocalApiEndpoint.BindPort ?? 6443,
+        LocalEtcd = true,
+        NodeName = string.IsNullOrEmpty(join.NodeRegistration.Name) ? null : join.NodeRegistration.Name,
+        AdvertiseAddress = join.ControlPlane?.LocalApiEndpoint.AdvertiseAddress is { Length: > 0 } a && a is not ("0.0.0.0" or "::") ? a : null,
+    };
+
     /// <summary>RunAsync runs the checks; errors abort unless ignored by --ignore-preflight-errors.</summary>
-    public static async Task RunAsync(JoinConfiguration join, IHost host, IUi ui, bool dryRun, CancellationToken ct)
+    public static async Task RunAsync(JoinConfiguration join, IHost host, IUi ui, bool dryRun, CancellationToken ct,
+        VersionProfile? profile = null, TimeProvider? time = null)
     {
         ui.Info("preflight", "Running pre-flight checks");
-        var ignore = join.NodeRegistration.IgnorePreflightErrors.Select(s => s.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
-        var errors = new List<string>();
-        void Report(string check, string message)
-        {
-            if (ignore.Contains("all") || ignore.Contains(check.ToLowerInvariant()))
-            {
-                ui.Warn("preflight", $"[{check}]: {message}");
-            }
-            else
-            {
-                errors.Add($"[ERROR {check}]: {message}");
-            }
-        }
+        var results = new List<CheckResult>();
         if (host.ManagesServices && !dryRun && Environment.UserName != "root")
         {
-            Report("IsPrivilegedUser", "user is not running as root");
+            results.Add(HostPreflight.FileError("IsPrivilegedUser", "user is not running as root"));
         }
         var files = new List<string> { NodePaths.KubeConfig("kubelet.conf"), NodePaths.KubeConfig("bootstrap-kubelet.conf") };
         if (join.ControlPlane is null)
@@ -173,18 +176,16 @@ public static class JoinPreflight
         {
             if (await host.ExistsAsync(path, ct).ConfigureAwait(false))
             {
-                Report("FileAvailable-" + path.Replace('/', '-'), $"{path} already exists");
+                results.Add(HostPreflight.FileError("FileAvailable-" + path.Replace('/', '-'), $"{path} already exists"));
             }
         }
         if (join.ControlPlane is not null && (await host.ListAsync("/var/lib/etcd", ct).ConfigureAwait(false)).Count > 0)
         {
-            Report("DirAvailable--var-lib-etcd", "/var/lib/etcd is not empty");
+            results.Add(HostPreflight.FileError("DirAvailable--var-lib-etcd", "/var/lib/etcd is not empty"));
         }
-        if (errors.Count > 0)
-        {
-            throw new UserError("[preflight] Some fatal errors occurred: " + string.Join("; ", errors) +
-                ". Fix them, skip a check with --ignore-preflight-errors=<check name>, or run \"kubeadm reset\" on this node first.");
-        }
+        results.AddRange(await HostPreflight.RunAsync(host, Options(join, profile), ui, time ?? TimeProvider.System, ct).ConfigureAwait(false));
+        HostPreflight.Finish(results, join.NodeRegistration.IgnorePreflightErrors, ui,
+            "Fix them, skip a check with --ignore-preflight-errors=<check name>, or run \"kubeforge reset\" on this node first.");
     }
 }
 

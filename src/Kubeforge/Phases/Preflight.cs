@@ -1,41 +1,38 @@
 using Kubeforge.Hosts;
+using Kubeforge.Node;
 
 namespace Kubeforge.Phases;
 
-/// <summary>Preflight holds the node checks init runs before changing anything (spec/kubeadm.md §15).
-/// This is the file-level subset; host-level checks (swap, sysctls, runtime) come with the hosts layer.</summary>
+/// <summary>Preflight holds the checks init runs before changing anything (spec/kubeadm.md §15): the root check, the file-level
+/// checks (manifests, etcd data folder) and the host checks of HostPreflight (skipped with a notice on a --rootfs tree).</summary>
 public static class Preflight
 {
+    /// <summary>InitOptions are the node-check options of an init: a control plane with the config's port, etcd, name and address.</summary>
+    public static PreflightOptions InitOptions(Config.KubeadmConfig c) => new()
+    {
+        Profile = c.Profile,
+        ControlPlane = true,
+        ApiServerPort = c.BindPort,
+        LocalEtcd = c.LocalEtcd,
+        NodeName = string.IsNullOrEmpty(c.NodeName) ? null : c.NodeName,
+        AdvertiseAddress = string.IsNullOrEmpty(c.AdvertiseAddress) || c.AdvertiseAddress is "0.0.0.0" or "::" ? null : c.AdvertiseAddress,
+    };
+
     /// <summary>RunInitAsync runs init's checks; errors abort unless ignored by --ignore-preflight-errors.</summary>
     public static async Task RunInitAsync(PhaseContext ctx, CancellationToken ct)
     {
         ctx.Ui.Info("preflight", "Running pre-flight checks");
-        var ignore = ctx.Config.Init.NodeRegistration.IgnorePreflightErrors
-            .Select(s => s.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
-        var errors = new List<string>();
-
-        void Report(string check, string message, bool isError)
-        {
-            if (isError && !ignore.Contains("all") && !ignore.Contains(check.ToLowerInvariant()))
-            {
-                errors.Add($"[ERROR {check}]: {message}");
-            }
-            else
-            {
-                ctx.Ui.Warn("preflight", $"[{check}]: {message}");
-            }
-        }
-
+        var results = new List<CheckResult>();
         if (ctx.Host.ManagesServices && !ctx.DryRun && Environment.UserName != "root")
         {
-            Report("IsPrivilegedUser", "user is not running as root", true);
+            results.Add(HostPreflight.FileError("IsPrivilegedUser", "user is not running as root"));
         }
         foreach (var component in new[] { "kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd" })
         {
             var path = NodePaths.Manifest(component);
             if (await ctx.Host.ExistsAsync(path, ct).ConfigureAwait(false))
             {
-                Report("FileAvailable-" + path.Replace('/', '-'), $"{path} already exists", true);
+                results.Add(HostPreflight.FileError("FileAvailable-" + path.Replace('/', '-'), $"{path} already exists"));
             }
         }
         if (ctx.Config.LocalEtcd)
@@ -43,13 +40,11 @@ public static class Preflight
             var dataDir = ctx.Config.Cluster.Etcd.Local!.DataDir;
             if ((await ctx.Host.ListAsync(dataDir, ct).ConfigureAwait(false)).Count > 0)
             {
-                Report("DirAvailable-" + dataDir.Replace('/', '-'), $"{dataDir} is not empty", true);
+                results.Add(HostPreflight.FileError("DirAvailable-" + dataDir.Replace('/', '-'), $"{dataDir} is not empty"));
             }
         }
-        if (errors.Count > 0)
-        {
-            throw new UserError("[preflight] Some fatal errors occurred:\n\t" + string.Join("\n\t", errors) +
-                "\nTo see the stack trace of this error execute with -v. Fix the problems above, or skip a check with --ignore-preflight-errors=<check name> (or `reset` the node first).");
-        }
+        results.AddRange(await HostPreflight.RunAsync(ctx.Host, InitOptions(ctx.Config), ctx.Ui, ctx.Time, ct).ConfigureAwait(false));
+        HostPreflight.Finish(results, ctx.Config.Init.NodeRegistration.IgnorePreflightErrors, ctx.Ui,
+            "To see the stack trace of this error execute with -v. Fix the problems above, or skip a check with --ignore-preflight-errors=<check name> (or `reset` the node first).");
     }
 }

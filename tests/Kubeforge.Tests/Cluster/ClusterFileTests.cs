@@ -44,6 +44,15 @@ public sealed class ClusterFileTests
     }
 
     [Fact]
+    public void OsPackageMirrorIsRead()
+    {
+        var f = ClusterFile.Parse(Single("  mirror:\n    osPackageRepository: \"http://10.0.0.1/debian bookworm main\"\n    osPackageKey: ./os-mirror.asc\n"), "c");
+        Assert.Equal("http://10.0.0.1/debian bookworm main", f.Mirror.OsPackageRepository);
+        Assert.Equal("./os-mirror.asc", f.Mirror.OsPackageKey);
+        Assert.Null(ClusterFile.Parse(Single(), "c").Mirror.OsPackageRepository);
+    }
+
+    [Fact]
     public void AliyunPresetExpandsAndExplicitRepositoryWins()
     {
         var f = ClusterFile.Parse(Single("  mirror:\n    preset: aliyun\n"), "c");
@@ -94,6 +103,9 @@ public sealed class ClusterFileTests
         { Head + Hosts("name: Node_1\naddress: 10.0.0.11\nroles: [control-plane]"), "spec.hosts[0] (Node_1).name (line 6): \"Node_1\" is not a valid node name" },
         { Single("  containerd:\n    version: latest\n"), "spec.containerd.version (line 10): \"latest\" is neither" },
         { Single("  mirror:\n    preset: aliyn\n"), "spec.mirror.preset (line 10): unknown preset \"aliyn\"; did you mean aliyun?" },
+        { Single("  mirror:\n    osPackageRepository: ftp://10.0.0.1/debian\n    osPackageKey: k.asc\n"), "spec.mirror.osPackageRepository (line 10): \"ftp://10.0.0.1/debian\" is not an http(s) URL" },
+        { Single("  mirror:\n    osPackageRepository: http://10.0.0.1/debian\n"), "spec.mirror.osPackageKey (line 10): osPackageRepository needs osPackageKey" },
+        { Single("  mirror:\n    osPackageKey: k.asc\n"), "spec.mirror.osPackageRepository (line 10): osPackageKey without osPackageRepository" },
         { Single("  kubernetesVersion: v1.21.0\n").Replace("  kubernetesVersion: v1.30.6\n", ""), "spec.kubernetesVersion (line 8): Kubernetes version \"v1.21.0\" is not supported" },
         { "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\n", "this is not a Kubeforge cluster file" },
         { Single("  kubeadm:\n    clusterConfiguration:\n      networking:\n        podSubnett: 10.0.0.0/8\n"), "unknown field \"podSubnett\"" },
