@@ -13,8 +13,9 @@ public static class Program
             case "kubelet": return await Kubelet.MainAsync(rest);
             case "kube-apiserver": return await Components.ApiServerAsync(rest);
             case "kube-scheduler" or "kube-controller-manager": return await Components.LeaderComponentAsync(args[0], rest);
+            case "crictl": return await CriCtl.MainAsync(rest);
             default:
-                Console.Error.WriteLine("usage: kubeforge-labnode kubelet|kube-apiserver|kube-scheduler|kube-controller-manager [component flags]\n" +
+                Console.Error.WriteLine("usage: kubeforge-labnode kubelet|kube-apiserver|kube-scheduler|kube-controller-manager|crictl [component flags]\n" +
                     "Test doubles for the Kubeforge lab hosts (tests/lab/README.md); not Kubernetes.");
                 return 2;
         }

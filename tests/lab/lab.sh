@@ -126,6 +126,12 @@ install_standins() {
 exec /opt/kubeforge-standins/kubeforge-labnode kubelet "$@"
 WRAP
   chmod 755 "$root/usr/bin/kubelet"
+  cat > "$root/usr/bin/crictl" <<'WRAP'
+#!/bin/sh
+# crictl TEST DOUBLE (kubeforge-labnode), installed by tests/lab/lab.sh: "ps" and "rmp --all" of the static pod processes.
+exec /opt/kubeforge-standins/kubeforge-labnode crictl "$@"
+WRAP
+  chmod 755 "$root/usr/bin/crictl"
   cat > "$root/lib/systemd/system/kubelet.service" <<'UNIT'
 [Unit]
 Description=kubelet: The Kubernetes Node Agent
