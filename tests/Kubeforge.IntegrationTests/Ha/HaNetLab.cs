@@ -167,14 +167,14 @@ public sealed class HaNetLab : IDisposable
     /// <summary>Stop stops one process by PID (SIGTERM, then SIGKILL).</summary>
     public static void Stop(Process p) => Proc.Stop(p);
 
-    /// <summary>KillHost is "the whole host is down": SIGKILL to every process in node i's namespace, then its link down.</summary>
+    /// <summary>KillHost is "the whole host is down": its link down, then SIGKILL to every process in node i's namespace.</summary>
     public void KillHost(int i)
     {
+        Proc.MustRun("ip", "link", "set", Veth(i), "down"); // first: a dead host sends nothing, not even a goodbye advert
         foreach (var pid in Proc.Run("ip", "netns", "pids", Ns(i)).Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             Proc.Run("kill", "-KILL", pid);
         }
-        Proc.MustRun("ip", "link", "set", Veth(i), "down");
     }
 
     public void Dispose()

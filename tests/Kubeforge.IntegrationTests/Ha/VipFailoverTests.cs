@@ -104,8 +104,8 @@ public sealed class VipFailoverTests(ITestOutputHelper output)
             var apiBack = await WaitApiAsync(lab, VipReadyz, TimeSpan.FromSeconds(10));
             await Task.Delay(500);
             var gap = api.GapAfter(t0);
-            output.WriteLine($"host cp{holder} down (all its processes killed, link down): VIP on cp{next} after {Ms(moved)} " +
-                $"(computed master-down interval {Ms(HaLayout.MasterDownInterval(HaLayout.TopPriority - 2))}); API through the VIP: longest gap {Ms(gap)}, {api.Failures(t0)} of {api.Count(t0)} probes failed");
+            output.WriteLine($"host cp{holder} down (link down, all its processes killed): VIP on cp{next} after {Ms(moved)} " +
+                $"(computed master-down interval {Ms(HaLayout.MasterDownInterval(HaLayout.Priority(lab.File, lab.File.Host($"cp{next}"))))}); API through the VIP: longest gap {Ms(gap)}, {api.Failures(t0)} of {api.Count(t0)} probes failed");
             Assert.Equal(3, next);
             Assert.True(moved < ThreeSeconds, $"VIP took {Ms(moved)}");
             Assert.True(gap < ThreeSeconds, $"API gap {Ms(gap)}");
@@ -133,7 +133,7 @@ public sealed class VipFailoverTests(ITestOutputHelper output)
         await Task.Delay(500);
         var gap = api.GapAfter(t0);
         output.WriteLine($"API server of cp{holder} stopped: check script exits {checkCode} ({checkOut.Trim()}); VIP on cp{next} after {Ms(moved)} " +
-            $"(bound: fall {HaLayout.CheckFall} x interval {HaLayout.CheckInterval} s + master-down {Ms(HaLayout.MasterDownInterval(HaLayout.TopPriority - 1))}); " +
+            $"(bound: fall {HaLayout.CheckFall} x interval {HaLayout.CheckInterval} s + master-down {Ms(HaLayout.MasterDownInterval(HaLayout.Priority(lab.File, lab.File.Host($"cp{next}"))))}); " +
             $"API through the VIP meanwhile (haproxy routes around it): longest gap {Ms(gap)}, {api.Failures(t0)} of {api.Count(t0)} probes failed");
         Assert.Equal(2, next);
         Assert.True(moved < TimeSpan.FromSeconds(6), $"VIP took {Ms(moved)}");

@@ -69,20 +69,20 @@ public sealed class HaRenderTests
         Assert.Contains("    interface ens3\n", m2);
         Assert.Contains("    version 3\n", m2);
         Assert.Contains("    advert_int 0.5\n", m2);
-        Assert.Contains("    priority 199\n", m2);
+        Assert.Contains("    priority 180\n", m2);
         Assert.Contains("    virtual_router_id 51\n", m2);
         Assert.Contains("    state BACKUP\n", m2);
         Assert.Contains("unicast_src_ip 10.0.0.12\n", m2);
         Assert.Contains("unicast_peer {\n        10.0.0.11\n        10.0.0.13\n    }", m2);
         Assert.Contains("10.0.0.10/32 dev ens3", m2);
         Assert.Contains("script \"/etc/keepalived/check_apiserver.sh\"", m2);
-        Assert.Contains("weight -100", m2);
+        Assert.Contains("weight -41\n", m2);
         Assert.Contains("fall 2", m2);
         Assert.DoesNotContain("authentication {", m2);
         Assert.DoesNotContain("auth_pass", m2);
         Assert.DoesNotContain("nopreempt", m2);
         Assert.Contains("priority 200\n", S(KeepalivedConfig.Render(f, f.Host("m1"), HaPaths.Default, "ens3")));
-        Assert.Contains("priority 198\n", S(KeepalivedConfig.Render(f, f.Host("m3"), HaPaths.Default, "ens3")));
+        Assert.Contains("priority 160\n", S(KeepalivedConfig.Render(f, f.Host("m3"), HaPaths.Default, "ens3")));
     }
 
     [Fact]
@@ -105,7 +105,7 @@ public sealed class HaRenderTests
         var f = Three();
         var s = S(KeepalivedConfig.RenderCheckScript(f, f.Host("m3"), HaPaths.Default));
         Assert.StartsWith("#!/bin/sh\n", s);
-        Assert.Contains("curl --silent --show-error --fail --noproxy '*' --max-time 1 --cacert '/etc/kubernetes/pki/ca.crt' -o /dev/null 'https://10.0.0.13:6443/readyz'", s);
+        Assert.Contains("curl --silent --show-error --fail --noproxy '*' --max-time 2 --cacert '/etc/kubernetes/pki/ca.crt' -o /dev/null 'https://10.0.0.13:6443/readyz'", s);
         Assert.DoesNotContain("--insecure", s);
     }
 
@@ -114,14 +114,21 @@ public sealed class HaRenderTests
     {
         var f = Three();
         var prios = f.ControlPlanes.Select(h => HaLayout.Priority(f, h)).ToList();
-        Assert.Equal([200, 199, 198], prios);
-        Assert.True(prios.Max() + HaLayout.TrackWeight < prios.Min());
-        Assert.True(prios[0] + HaLayout.TrackWeight > prios[1] + HaLayout.TrackWeight); // order kept when all fail
-        var down = HaLayout.MasterDownInterval(199);
-        Assert.InRange(down.TotalSeconds, 1.6, 1.62);
-        Assert.True(HaLayout.MasterDownInterval(HaLayout.TopPriority - 99) < TimeSpan.FromSeconds(2));
+        Assert.Equal([200, 180, 160], prios);
+        Assert.Equal(-41, HaLayout.TrackWeight(3));
+        Assert.InRange(HaLayout.MasterDownInterval(180).TotalSeconds, 1.64, 1.65);
         Assert.InRange(HaLayout.SkewTime(200).TotalSeconds, 0.10, 0.12);
+        Assert.True(HaLayout.SkewTime(160) - HaLayout.SkewTime(180) > TimeSpan.FromMilliseconds(35)); // backups do not race
         Assert.Throws<UserError>(() => HaLayout.Priority(f, f.Host("w1")));
+        foreach (var n in new[] { 1, 2, 3, 5, 6, 7, 20, 100 })
+        {
+            var step = HaLayout.PriorityStep(n);
+            var all = Enumerable.Range(0, n).Select(i => HaLayout.TopPriority - step * i).ToList();
+            var failing = all.Select(p => p + HaLayout.TrackWeight(n)).ToList();
+            Assert.True(failing.Max() < all.Min(), $"{n} control planes: a failing node stays above a healthy one");
+            Assert.True(failing.Min() >= 1, $"{n} control planes: priority below 1");
+            Assert.True(HaLayout.MasterDownInterval(all.Min()) < TimeSpan.FromSeconds(2));
+        }
     }
 
     [Fact]

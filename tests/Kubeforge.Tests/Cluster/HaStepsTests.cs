@@ -153,7 +153,7 @@ public sealed class HaStepsTests
         Assert.Equal(0x1ED, h.Files["/etc/keepalived/check_apiserver.sh"].Mode);
         Assert.Contains("https://10.0.0.12:6443/readyz", h.Text("/etc/keepalived/check_apiserver.sh"));
         Assert.Contains("interface ens18\n", h.Text("/etc/keepalived/keepalived.conf"));
-        Assert.Contains("priority 199\n", h.Text("/etc/keepalived/keepalived.conf"));
+        Assert.Contains("priority 180\n", h.Text("/etc/keepalived/keepalived.conf"));
         Assert.False(h.Files.ContainsKey("/etc/keepalived/keepalived.conf.kubeforge-backup")); // there was no distro file
         Assert.True(Ran(h, "keepalived", "-t", "-f", "/etc/keepalived/keepalived.conf.kubeforge-new"));
         Assert.True(Ran(h, "systemctl", "reload-or-restart", "keepalived"));

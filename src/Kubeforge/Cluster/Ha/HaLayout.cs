@@ -18,22 +18,29 @@ public static class HaLayout
     /// <summary>Marker starts every file Kubeforge writes here; a file without it is the distro's (backed up once).</summary>
     public const string Marker = "Written by kubeforge";
 
-    /// <summary>TopPriority is the first control plane's VRRP priority; each next one is one lower (200, 199, 198, ...).</summary>
+    /// <summary>TopPriority is the first control plane's VRRP priority; each next one is <see cref="PriorityStep"/> lower.</summary>
     public const int TopPriority = 200;
 
-    /// <summary>TrackWeight is added to the priority while the local API server fails its check: any failing node drops
-    /// below every healthy one (up to 100 control planes) and failing nodes keep their order, so the VIP always lives
-    /// somewhere (before kubeadm init nobody is healthy and the first control plane holds it).</summary>
-    public const int TrackWeight = -100;
+    /// <summary>PriorityStep is the priority gap between consecutive control planes: 20 up to 5 control planes, less for
+    /// more (at least 1). A wide gap matters: when the master's keepalived stops, each backup waits its skew time
+    /// (256 − priority) × advert / 256, and a 20 gap puts ~40 ms between the backups, so the next one wins alone instead of
+    /// two backups turning master at once (measured with a gap of 1: both took the VIP for ~1 s).</summary>
+    public static int PriorityStep(int controlPlanes) => Math.Max(1, Math.Min(20, 99 / Math.Max(1, controlPlanes - 1)));
+
+    /// <summary>TrackWeight is added to a node's priority while its local API server fails the check: one more than the
+    /// spread of the priorities, so any failing node drops below every healthy one while failing nodes keep their order
+    /// (the VIP always lives somewhere; before kubeadm init nobody is healthy and the first control plane holds it).</summary>
+    public static int TrackWeight(int controlPlanes) => -(PriorityStep(controlPlanes) * Math.Max(0, controlPlanes - 1) + 1);
 
     /// <summary>AdvertInterval is the VRRPv3 advertisement interval (RFC 5798 allows centiseconds; VRRPv2 only whole seconds).</summary>
     public static readonly TimeSpan AdvertInterval = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>CheckInterval, CheckFall, CheckRise, CheckTimeout are the vrrp_script's settings (seconds / counts).</summary>
-    public const int CheckInterval = 1, CheckFall = 2, CheckRise = 2, CheckTimeout = 2;
+    /// <summary>CheckInterval, CheckFall, CheckRise, CheckTimeout are the vrrp_script's settings (seconds / counts): a
+    /// refused apiserver lowers the priority after 2 checks (~1-2 s), a hung one after 2 timed-out requests.</summary>
+    public const int CheckInterval = 1, CheckFall = 2, CheckRise = 2, CheckTimeout = 3;
 
-    /// <summary>CurlMaxTime bounds one check request (seconds), below CheckTimeout.</summary>
-    public const int CurlMaxTime = 1;
+    /// <summary>CurlMaxTime bounds one check request (seconds), below CheckTimeout; 1 s proved too tight for a loaded host.</summary>
+    public const int CurlMaxTime = 2;
 
     /// <summary>HaproxyInter, HaproxyFastInter, HaproxyDownInter, HaproxyFall, HaproxyRise are haproxy's check settings:
     /// a refused apiserver leaves the pool after ≈ 0.5 + 2 × 0.25 s, a silent one after ≈ 2 s.</summary>
@@ -57,15 +64,16 @@ public static class HaLayout
     public static HaSpec Ha(ClusterFile file) => file.Ha
         ?? throw new UserError($"{file.Source}: spec.ha is not set, so there is no VIP or load balancer to configure; add spec.ha with vip, or drop the load-balancer and vip steps");
 
-    /// <summary>Priority is host's VRRP priority by its position among the control planes (200, 199, ...).</summary>
+    /// <summary>Priority is host's VRRP priority by its position among the control planes (200, 180, 160 for three).</summary>
     public static int Priority(ClusterFile file, ClusterHost host)
     {
-        var i = file.ControlPlanes.ToList().IndexOf(host);
+        var cps = file.ControlPlanes.ToList();
+        var i = cps.IndexOf(host);
         if (i < 0)
         {
             throw new UserError($"{file.Source}: {host.Label} is not a control plane; keepalived and the API load balancer run on control planes only");
         }
-        return TopPriority - Math.Min(i, 99);
+        return TopPriority - PriorityStep(cps.Count) * i;
     }
 
     /// <summary>SkewTime is RFC 5798's ((256 − priority) × advert interval) / 256: how long a backup waits after a

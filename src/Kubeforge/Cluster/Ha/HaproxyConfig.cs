@@ -21,7 +21,6 @@ public static class HaproxyConfig
                 log /dev/log local0 notice
                 user haproxy
                 group haproxy
-                maxconn 20000
 
             defaults
                 mode tcp

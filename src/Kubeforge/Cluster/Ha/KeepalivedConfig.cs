@@ -38,7 +38,7 @@ public static class KeepalivedConfig
                 timeout {{HaLayout.CheckTimeout}}
                 fall {{HaLayout.CheckFall}}
                 rise {{HaLayout.CheckRise}}
-                weight {{HaLayout.TrackWeight}}
+                weight {{HaLayout.TrackWeight(file.ControlPlanes.Count())}}
             }
 
             vrrp_instance {{InstanceName}} {
