@@ -164,8 +164,12 @@ public sealed class HaNetLab : IDisposable
         return list.Where((_, k) => has[k]).ToList();
     }
 
-    /// <summary>Stop stops one process by PID (SIGTERM, then SIGKILL).</summary>
+    /// <summary>Stop stops one process by PID (SIGTERM, then SIGKILL) and waits for it.</summary>
     public static void Stop(Process p) => Proc.Stop(p);
+
+    /// <summary>Terminate sends SIGTERM to one process by PID without waiting (what `systemctl stop` starts with), so a
+    /// measurement starts at the signal; Dispose reaps it.</summary>
+    public static void Terminate(Process p) => Proc.MustRun("kill", "-TERM", p.Id.ToString(CultureInfo.InvariantCulture));
 
     /// <summary>KillHost is "the whole host is down": its link down, then SIGKILL to every process in node i's namespace.</summary>
     public void KillHost(int i)

@@ -79,7 +79,7 @@ public sealed class VipFailoverTests(ITestOutputHelper output)
         {
             await Task.Delay(300);
             var t0 = clock.Elapsed;
-            HaNetLab.Stop(lab.Of(holder, "keepalived")); // systemctl stop keepalived: SIGTERM, priority-0 advert
+            HaNetLab.Terminate(lab.Of(holder, "keepalived")); // systemctl stop keepalived: SIGTERM, priority-0 advert
             var (next, moved) = await WaitVipAsync(lab, All, h => h != holder, TimeSpan.FromSeconds(10));
             moved = clock.Elapsed - t0;
             await WaitApiAsync(lab, VipReadyz, TimeSpan.FromSeconds(10));
@@ -125,11 +125,11 @@ public sealed class VipFailoverTests(ITestOutputHelper output)
         await using var api = lab.Http.Sample(VipReadyz, clock);
         await Task.Delay(300);
         var t0 = clock.Elapsed;
-        HaNetLab.Stop(lab.Of(holder, "apiserver"));
-        var (checkCode, checkOut) = Proc.Run("ip", "netns", "exec", check, "sh", lab.PathsOf(holder).CheckScript);
-        Assert.NotEqual(0, checkCode);
+        HaNetLab.Terminate(lab.Of(holder, "apiserver"));
         var (next, _) = await WaitVipAsync(lab, All, h => h != holder, TimeSpan.FromSeconds(12));
         var moved = clock.Elapsed - t0;
+        var (checkCode, checkOut) = Proc.Run("ip", "netns", "exec", check, "sh", lab.PathsOf(holder).CheckScript);
+        Assert.NotEqual(0, checkCode);
         await Task.Delay(500);
         var gap = api.GapAfter(t0);
         output.WriteLine($"API server of cp{holder} stopped: check script exits {checkCode} ({checkOut.Trim()}); VIP on cp{next} after {Ms(moved)} " +
@@ -153,7 +153,7 @@ public sealed class VipFailoverTests(ITestOutputHelper output)
         await using var api = lab.Http.Sample(viaCp1, clock);
         await Task.Delay(300);
         var t0 = clock.Elapsed;
-        HaNetLab.Stop(lab.Of(3, "apiserver"));
+        HaNetLab.Terminate(lab.Of(3, "apiserver"));
         var sw = Stopwatch.StartNew();
         var log = Path.Join(lab.Dir, "haproxy-cp1.log");
         while (!File.ReadAllText(log).Contains("kube-apiserver/cp3 is DOWN", StringComparison.Ordinal))
