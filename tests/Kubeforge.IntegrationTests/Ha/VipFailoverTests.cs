@@ -162,11 +162,17 @@ public sealed class VipFailoverTests(ITestOutputHelper output)
             await Task.Delay(Poll);
         }
         var down = sw.Elapsed;
-        await Task.Delay(2000);
+        var afterDown = clock.Elapsed;
+        await Task.Delay(2500);
         var failures = api.Failures(t0);
-        output.WriteLine($"API server of cp3 stopped: cp1's haproxy marked it DOWN after {Ms(down)}; {failures} of {api.Count(t0)} requests through it failed (longest gap {Ms(api.GapAfter(t0))})");
+        output.WriteLine($"API server of cp3 stopped: cp1's haproxy marked it DOWN after {Ms(down)}; {failures} of {api.Count(t0)} requests through it failed " +
+            $"(longest gap {Ms(api.GapAfter(t0))}), {api.Failures(afterDown)} of {api.Count(afterDown)} after it was marked down");
         Assert.True(down < ThreeSeconds, $"marked down after {Ms(down)}");
-        Assert.Equal(0, failures);
+        // a request already forwarded to the dying server can fail (a TCP balancer cannot retry it); after DOWN none may
+        Assert.True(failures <= 2, $"{failures} requests failed");
+        Assert.True(api.Count(afterDown) >= 10, "too few requests after the server was marked down");
+        Assert.Equal(0, api.Failures(afterDown));
+        Assert.True(api.GapAfter(t0) < TimeSpan.FromSeconds(1.5), $"gap {Ms(api.GapAfter(t0))}");
     }
 
     [Fact]
