@@ -105,7 +105,8 @@ public sealed class HaRenderTests
         var f = Three();
         var s = S(KeepalivedConfig.RenderCheckScript(f, f.Host("m3"), HaPaths.Default));
         Assert.StartsWith("#!/bin/sh\n", s);
-        Assert.Contains("curl --silent --show-error --fail --noproxy '*' --max-time 2 --cacert '/etc/kubernetes/pki/ca.crt' -o /dev/null 'https://10.0.0.13:6443/readyz'", s);
+        Assert.Contains("curl --silent --show-error --fail --noproxy '*' --max-time 2 --cacert '/etc/kubernetes/pki/ca.crt' -o /dev/null 'https://10.0.0.13:6443/readyz' || exit 1\n", s);
+        Assert.Contains("-o /dev/null 'https://10.0.0.13:8443/readyz'\n", s); // the local load balancer on the VIP port
         Assert.DoesNotContain("--insecure", s);
     }
 

@@ -66,13 +66,18 @@ public static class KeepalivedConfig
 
     /// <summary>RenderCheckScript returns the check script (mode 0755): exit 0 when host's own kube-apiserver answers
     /// GET /readyz with 200 over TLS verified with the cluster CA (at its cluster address, which its serving certificate
-    /// carries; --fail makes any error status a failure).</summary>
+    /// carries; --fail makes any error status a failure) AND host's own load balancer answers on the VIP port (through it,
+    /// /readyz of some apiserver): a holder whose haproxy/nginx stopped must give the VIP away too, or the VIP is dead.</summary>
     public static byte[] RenderCheckScript(ClusterFile file, ClusterHost host, HaPaths paths)
     {
         var api = HaLayout.LocalApiServer(file, host);
-        var text = "#!/bin/sh\n" + HaLayout.Header("#", file, host, "keepalived's check of the local kube-apiserver") +
-            "# Exit 0 only when the local apiserver answers /readyz with 200 over TLS verified with the cluster CA.\n" +
-            $"exec curl --silent --show-error --fail --noproxy '*' --max-time {HaLayout.CurlMaxTime} --cacert '{paths.CaFile}' -o /dev/null 'https://{api.Endpoint}/readyz'\n";
+        var lb = new HaBackend(host.Name, host.ClusterAddress, HaLayout.Ha(file).Port);
+        var curl = $"curl --silent --show-error --fail --noproxy '*' --max-time {HaLayout.CurlMaxTime} --cacert '{paths.CaFile}' -o /dev/null";
+        var text = "#!/bin/sh\n" + HaLayout.Header("#", file, host, "keepalived's check of the local kube-apiserver and load balancer") +
+            "# Exit 0 only when the local apiserver answers /readyz with 200 over TLS verified with the cluster CA,\n" +
+            "# and the local load balancer forwards the same request on the VIP port.\n" +
+            $"{curl} 'https://{api.Endpoint}/readyz' || exit 1\n" +
+            $"exec {curl} 'https://{lb.Endpoint}/readyz'\n";
         return Encoding.UTF8.GetBytes(text);
     }
 }
