@@ -50,9 +50,9 @@ lab_key() {
 }
 
 # Packages a node needs beyond the boot essentials (containerd, runc, kmod/modprobe, sysctl, iptables, CA tools).
-# python3 (full) is what Ansible needs for the benchmark; haproxy, keepalived, nginx (stream) and etcd are what the HA load balancer and the stand-in control plane run.
-NODE_PKGS="containerd runc kmod procps iptables ca-certificates curl haproxy keepalived nginx libnginx-mod-stream etcd-server etcd-client python3"
-BASE_VERSION=4
+# conntrack, socat, ebtables, ethtool are what kubeadm's preflight looks for; python3 (full) is what Ansible needs for the benchmark; haproxy, keepalived, nginx (stream) and etcd are what the HA load balancer and the stand-in control plane run.
+NODE_PKGS="containerd runc kmod procps iptables ca-certificates curl haproxy keepalived nginx libnginx-mod-stream etcd-server etcd-client python3 conntrack socat ebtables ethtool"
+BASE_VERSION=5
 
 build_base() {
   mkdir -p "$(dirname "$BASE")"; exec 9>"$(dirname "$BASE")/.base.lock"   # (a `2>/dev/null` here silenced the whole script)

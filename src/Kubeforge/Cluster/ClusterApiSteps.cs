@@ -41,6 +41,21 @@ public static class ClusterApiSteps
         DryRun = ctx.DryRun,
     };
 
+    /// <summary>ClusterCaAsync creates the cluster CA (ca.crt/ca.key) on the first control plane with init's own certs code
+    /// and the cluster's settings, before anything else of init: init then reuses it, as kubeadm reuses an existing CA, and the
+    /// load balancers' health checks can verify the API servers from the start. An existing CA is kept.</summary>
+    public static async Task<StepResult> ClusterCaAsync(StepContext ctx, CancellationToken ct)
+    {
+        const string path = "/etc/kubernetes/pki/ca.crt";
+        if (await ctx.Node.ExistsAsync(path, ct).ConfigureAwait(false))
+        {
+            return new StepResult(StepStatus.Unchanged, $"cluster CA present ({path})");
+        }
+        var pctx = Phases(ctx, ctx.File.ToKubeadmConfig(ctx.Host), ctx.Node);
+        await Pki.CertsPhase.RunAsync(pctx, "ca", ct).ConfigureAwait(false);
+        return new StepResult(StepStatus.Done, $"cluster CA created ({path}); init reuses it");
+    }
+
     /// <summary>SourceAsync returns the first control plane (in file order) that answers and holds admin.conf: the first
     /// control plane normally, another one when it is down (add-node must work with one control plane down).</summary>
     public static async Task<(ClusterHost Host, IHost Node, byte[] AdminConf)> SourceAsync(StepContext ctx, CancellationToken ct)

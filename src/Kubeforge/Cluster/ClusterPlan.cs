@@ -66,6 +66,7 @@ public static class ClusterPlan
         ["containerd"] = "install containerd, write config.toml (SystemdCgroup, sandbox image) and registry mirrors",
         ["packages"] = "install kubelet, kubeadm, kubectl of the cluster's release from the package mirror",
         ["images"] = "pull the node's images through the image mirror",
+        ["cluster-ca"] = "create the cluster CA on the first control plane (init reuses it; the load balancers' health checks need it)",
         ["load-balancer"] = "run the local load balancer (haproxy or nginx service) from the VIP port to every apiserver",
         ["vip"] = "run keepalived holding the VIP, tracking the local apiserver's /readyz",
         ["init"] = "kubeadm init on the first control plane (with --upload-certs when HA)",
@@ -105,6 +106,7 @@ public static class ClusterPlan
             .Append("containerd", added, "containerd")
             .Append("packages", added, "packages")
             .Append("images", added, "images")
+            .AppendWhen(file.Ha is not null && fresh, "cluster-ca", [first], "cluster-ca")
             .AppendWhen(file.Ha is not null, "load-balancer", lbHosts, "load-balancer")
             .AppendWhen(file.Ha is not null, "load-balancer", lbHosts, "vip")
             .AppendWhen(fresh, "init", [first], "init")

@@ -43,6 +43,7 @@ public sealed class ClusterPlanTests : IDisposable
             containerd: containerd@m1 containerd@m2 containerd@m3 containerd@w1 containerd@w2
             packages: packages@m1 packages@m2 packages@m3 packages@w1 packages@w2
             images: images@m1 images@m2 images@m3 images@w1 images@w2
+            cluster-ca: cluster-ca@m1
             load-balancer: load-balancer@m1 load-balancer@m2 load-balancer@m3 vip@m1 vip@m2 vip@m3
             init: init@m1
             join-control-plane: join-control-plane@m2
@@ -115,8 +116,9 @@ public sealed class ClusterPlanTests : IDisposable
         var stages = json["stages"]!.AsArray();
         Assert.Equal("preflight", (string?)stages[0]!["name"]);
         Assert.Equal(5, stages[0]!["tasks"]!.AsArray().Count);
-        Assert.Equal("init", (string?)stages[6]!["name"]);
-        Assert.Equal("master1", (string?)stages[6]!["tasks"]![0]!["host"]);
+        Assert.Equal("cluster-ca", (string?)stages[5]!["name"]);
+        Assert.Equal("init", (string?)stages[7]!["name"]);
+        Assert.Equal("master1", (string?)stages[7]!["tasks"]![0]!["host"]);
     }
 
     [Fact]

@@ -24,7 +24,7 @@ public sealed class HaRenderTests
         Assert.DoesNotContain(":6443\n    default_backend", cfg);
         Assert.Contains("option httpchk GET /readyz\n", cfg);
         Assert.Contains("http-check expect status 200", cfg);
-        Assert.Contains("check check-ssl verify required ca-file /etc/kubernetes/pki/ca.crt inter 500ms fastinter 250ms downinter 1s fall 3 rise 2", cfg);
+        Assert.Contains("check check-ssl verify required ca-file /etc/kubeforge/ha/kubernetes-ca.crt inter 500ms fastinter 250ms downinter 1s fall 3 rise 2", cfg);
         Assert.Contains("    server m1 10.0.0.11:6443\n    server m2 10.0.0.12:6443\n    server m3 10.0.0.13:6443\n", cfg);
         Assert.DoesNotContain("10.0.0.21", cfg); // workers are not backends
         Assert.DoesNotContain("ssl-hello-chk", cfg);
@@ -105,7 +105,7 @@ public sealed class HaRenderTests
         var f = Three();
         var s = S(KeepalivedConfig.RenderCheckScript(f, f.Host("m3"), HaPaths.Default));
         Assert.StartsWith("#!/bin/sh\n", s);
-        Assert.Contains("curl --silent --show-error --fail --noproxy '*' --max-time 2 --cacert '/etc/kubernetes/pki/ca.crt' -o /dev/null 'https://10.0.0.13:6443/readyz' || exit 1\n", s);
+        Assert.Contains("curl --silent --show-error --fail --noproxy '*' --max-time 2 --cacert '/etc/kubeforge/ha/kubernetes-ca.crt' -o /dev/null 'https://10.0.0.13:6443/readyz' || exit 1\n", s);
         Assert.Contains("-o /dev/null 'https://10.0.0.13:8443/readyz'\n", s); // the local load balancer on the VIP port
         Assert.DoesNotContain("--insecure", s);
     }

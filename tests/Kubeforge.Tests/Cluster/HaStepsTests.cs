@@ -17,10 +17,14 @@ public sealed class HaStepsTests
     private const string Validate = "haproxy -c -f /etc/haproxy/haproxy.cfg.kubeforge-new";
     private const string DpkgHaproxy = "dpkg-query -W -f=${db:Status-Abbrev}\\n haproxy";
 
+    /// <summary>CaPem stands for the cluster CA the cluster-ca step made on the first control plane (its bytes are only copied).</summary>
+    private const string CaPem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
     private static FakeHost NewHost(string osRelease = Debian)
     {
         var h = new FakeHost(managesServices: true);
         h.Files["/etc/os-release"] = (Encoding.UTF8.GetBytes(osRelease), FileModes.Public, FileModes.Dir);
+        h.Files["/etc/kubernetes/pki/ca.crt"] = (Encoding.UTF8.GetBytes(CaPem), FileModes.Public, FileModes.Dir);
         h.Results[DpkgHaproxy] = new CommandResult(0, "ii \n", "");
         h.Results["dpkg-query -W -f=${db:Status-Abbrev}\\n keepalived curl"] = new CommandResult(0, "ii \nii \n", "");
         return h;
@@ -182,9 +186,12 @@ public sealed class HaStepsTests
             var node = new LocalHost(dir.FullName);
             Directory.CreateDirectory(Path.Join(dir.FullName, "etc/haproxy"));
             File.WriteAllText(Path.Join(dir.FullName, "etc/haproxy/haproxy.cfg"), DistroHaproxy);
+            Directory.CreateDirectory(Path.Join(dir.FullName, "etc/kubernetes/pki"));
+            File.WriteAllText(Path.Join(dir.FullName, "etc/kubernetes/pki/ca.crt"), CaPem);
             Assert.Equal(StepStatus.Done, (await HaSteps.LoadBalancerAsync(Ctx(f, "m1", node), CancellationToken.None)).Status);
             Assert.Equal(StepStatus.Done, (await HaSteps.VipAsync(Ctx(f, "m1", node), CancellationToken.None)).Status);
             Assert.Equal(DistroHaproxy, File.ReadAllText(Path.Join(dir.FullName, "etc/haproxy/haproxy.cfg.kubeforge-backup")));
+            Assert.Equal(CaPem, File.ReadAllText(Path.Join(dir.FullName, "etc/kubeforge/ha/kubernetes-ca.crt"))); // the health checks' CA copy
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute
                 | UnixFileMode.OtherRead | UnixFileMode.OtherExecute, File.GetUnixFileMode(Path.Join(dir.FullName, "etc/keepalived/check_apiserver.sh")));
             Assert.Equal(StepStatus.Unchanged, (await HaSteps.LoadBalancerAsync(Ctx(f, "m1", node), CancellationToken.None)).Status);

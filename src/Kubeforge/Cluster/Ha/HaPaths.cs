@@ -20,8 +20,10 @@ public sealed record HaPaths
     public string KeepalivedConfig { get; init; } = "/etc/keepalived/keepalived.conf";
     public string CheckScript { get; init; } = "/etc/keepalived/check_apiserver.sh";
 
-    /// <summary>CaFile is the cluster CA the health checks verify the API servers' serving certificates with.</summary>
-    public string CaFile { get; init; } = "/etc/kubernetes/pki/ca.crt";
+    /// <summary>CaFile is the cluster CA the health checks verify the API servers' serving certificates with: a copy of the
+    /// first control plane's ca.crt owned by the load balancer set-up, so haproxy and keepalived can start on a control plane
+    /// before it joins (a joining node must not hold /etc/kubernetes/pki/ca.crt yet: kubeadm's join preflight refuses it).</summary>
+    public string CaFile { get; init; } = "/etc/kubeforge/ha/kubernetes-ca.crt";
 
     /// <summary>Default are the Debian/Ubuntu paths.</summary>
     public static readonly HaPaths Default = new();

@@ -44,7 +44,7 @@ public static class HaSteps
         var file = nginx
             ? new ManagedFile(paths.NginxConfig, NginxConfig.Render(ctx.File, ctx.Host, paths), FileModes.Public)
             : new ManagedFile(paths.HaproxyConfig, HaproxyConfig.Render(ctx.File, ctx.Host, paths), FileModes.Public);
-        return await ApplyAsync(ctx.Node, svc, family, [], file, ct).ConfigureAwait(false);
+        return await ApplyAsync(ctx.Node, svc, family, [await CaCopyAsync(ctx, paths, ct).ConfigureAwait(false)], file, ct).ConfigureAwait(false);
     }
 
     /// <summary>VipAsync renders and runs keepalived holding the VIP on a control-plane host, with the check script that
@@ -65,8 +65,31 @@ public static class HaSteps
             defaultIface = r.Ok ? HostFacts.ParseDefaultRoute(r.Stdout) : null;
         }
         var script = new ManagedFile(paths.CheckScript, KeepalivedConfig.RenderCheckScript(ctx.File, ctx.Host, paths), FileModes.Dir);
+        var ca = await CaCopyAsync(ctx, paths, ct).ConfigureAwait(false);
         var conf = new ManagedFile(paths.KeepalivedConfig, KeepalivedConfig.Render(ctx.File, ctx.Host, paths, defaultIface), FileModes.Public);
-        return await ApplyAsync(ctx.Node, HaService.Keepalived, family, [script], conf, ct).ConfigureAwait(false);
+        return await ApplyAsync(ctx.Node, HaService.Keepalived, family, [ca, script], conf, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>CaCopyAsync reads the cluster CA certificate (public) from the first control plane that has one — the
+    /// cluster-ca step creates it on the first control plane before the load balancers start — as the health checks' CA file.</summary>
+    private static async Task<ManagedFile> CaCopyAsync(StepContext ctx, HaPaths paths, CancellationToken ct)
+    {
+        const string caPath = "/etc/kubernetes/pki/ca.crt";
+        foreach (var cp in ctx.File.ControlPlanes)
+        {
+            try
+            {
+                if (await ctx.HostOf(cp).ReadFileAsync(caPath, ct).ConfigureAwait(false) is { } pem)
+                {
+                    return new ManagedFile(paths.CaFile, pem, FileModes.Public);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException and not UserError)
+            {
+                ctx.Ui.Warn("load-balancer", $"{cp.Name}: {e.Message.Split('\n')[0]}; trying the next control plane for the cluster CA");
+            }
+        }
+        throw new UserError($"no control plane has {caPath} yet: the cluster-ca step makes it on {ctx.File.FirstControlPlane.Name} (kubeforge up -f {ctx.File.Source} --from-step cluster-ca)");
     }
 
     private sealed record ManagedFile(string Path, byte[] Content, int Mode);
@@ -89,11 +112,12 @@ public static class HaSteps
         {
             changed |= await EnsurePackagesAsync(node, svc.Packages(fam), fam, details, ct).ConfigureAwait(false);
         }
+        var helperChanged = false;
         foreach (var h in helpers)
         {
             if (await node.WriteIfChangedAsync(h.Path, h.Content, h.Mode, ct: ct).ConfigureAwait(false))
             {
-                changed = true;
+                changed = helperChanged = true;
                 details.Add($"wrote {h.Path}");
             }
         }
@@ -133,7 +157,7 @@ public static class HaSteps
             await MustRunAsync(node, ["systemctl", "restart", svc.Unit], details, ct).ConfigureAwait(false);
             actions.Add("started");
         }
-        else if (configChanged)
+        else if (configChanged || helperChanged)
         {
             await MustRunAsync(node, ["systemctl", "reload-or-restart", svc.Unit], details, ct).ConfigureAwait(false);
             actions.Add("reloaded");
