@@ -162,7 +162,9 @@ public static class ClusterStatus
             {
                 var lease = await Try(() => api.GetAsync(ApiResource.Lease, "kube-system", name, ct)).ConfigureAwait(false);
                 var spec = lease?["spec"];
-                var renew = (string?)spec?["renewTime"] is { } rt && DateTimeOffset.TryParse(rt, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var r) ? now - r : (TimeSpan?)null;
+                var seen = time.GetUtcNow();
+                var renew = (string?)spec?["renewTime"] is { } rt && DateTimeOffset.TryParse(rt, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var r)
+                    ? (seen - r < TimeSpan.Zero ? TimeSpan.Zero : seen - r) : (TimeSpan?)null;
                 leases.Add(new LeaseReport(name, (string?)spec?["holderIdentity"] is { Length: > 0 } holder ? holder : null, renew, (int?)spec?["leaseTransitions"] ?? 0));
             }
         }

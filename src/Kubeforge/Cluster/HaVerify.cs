@@ -76,9 +76,9 @@ public sealed class HaVerify(ClusterFile file, Func<ClusterHost, IHost> hostOf, 
             {
                 return (await admin!.GetRawAsync("/readyz", c).ConfigureAwait(false)).Status == 200;
             }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException && !c.IsCancellationRequested)
+            catch (Exception e) when (e is not OperationCanceledException || !c.IsCancellationRequested)
             {
-                return false;
+                return false; // refused, reset, timed out, TLS failure: the API is not available through the VIP right now
             }
         });
         var leaseHolder = LeaseHolder ?? (async (name, c) =>
@@ -185,7 +185,7 @@ public sealed class HaVerify(ClusterFile file, Func<ClusterHost, IHost> hostOf, 
             while (clock.Elapsed < LeaseBound + GiveUpAfter)
             {
                 after = await holderOf(lease, ct).ConfigureAwait(false);
-                if (after is not null && after != before)
+                if (after is { Length: > 0 } && after != before) // "" is a released lease, not a new holder
                 {
                     break;
                 }
@@ -197,7 +197,7 @@ public sealed class HaVerify(ClusterFile file, Func<ClusterHost, IHost> hostOf, 
             await UndoAsync(d).ConfigureAwait(false);
         }
         var took = clock.Elapsed;
-        var moved = after is not null && after != before;
+        var moved = after is { Length: > 0 } && after != before;
         var detail = moved ? $"new holder {after} after {took.TotalSeconds:0.00} s" : "no new holder appeared";
         ui.Info("ha verify", $"{action}: {detail}; restored");
         return new VerifyResult(action, host.Name, took, LeaseBound, moved && took <= LeaseBound, detail);

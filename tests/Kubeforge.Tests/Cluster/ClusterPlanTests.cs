@@ -107,7 +107,7 @@ public sealed class ClusterPlanTests : IDisposable
         Assert.True(code == 0, err);
         Assert.Contains("endpoint 192.168.10.10:8443 (haproxy + keepalived)", output);
         Assert.Matches(@"8\s+init\s+init\s+master1\s+192\.168\.10\.11", output);
-        Assert.Matches(@"8\s+join-control-plane\s+join-control-plane\s+master2", output);
+        Assert.Matches(@"9\s+join-control-plane\s+join-control-plane\s+master2", output);
 
         (code, output, err) = CliRun.Run("plan", "-f", path, "--output", "json");
         Assert.True(code == 0, err);

@@ -106,7 +106,8 @@ public sealed class HaRenderTests
         var s = S(KeepalivedConfig.RenderCheckScript(f, f.Host("m3"), HaPaths.Default));
         Assert.StartsWith("#!/bin/sh\n", s);
         Assert.Contains("curl --silent --show-error --fail --noproxy '*' --max-time 2 --cacert '/etc/kubeforge/ha/kubernetes-ca.crt' -o /dev/null 'https://10.0.0.13:6443/readyz' || exit 1\n", s);
-        Assert.Contains("-o /dev/null 'https://10.0.0.13:8443/readyz'\n", s); // the local load balancer on the VIP port
+        // the local load balancer on the VIP port, verified with the VIP's name (any apiserver may answer through it)
+        Assert.Contains($"-o /dev/null --resolve '{f.Ha!.Vip}:8443:10.0.0.13' 'https://{f.Ha.Vip}:8443/readyz'\n", s);
         Assert.DoesNotContain("--insecure", s);
     }
 

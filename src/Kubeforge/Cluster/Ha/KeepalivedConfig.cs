@@ -71,13 +71,17 @@ public static class KeepalivedConfig
     public static byte[] RenderCheckScript(ClusterFile file, ClusterHost host, HaPaths paths)
     {
         var api = HaLayout.LocalApiServer(file, host);
-        var lb = new HaBackend(host.Name, host.ClusterAddress, HaLayout.Ha(file).Port);
+        var ha = HaLayout.Ha(file);
+        var vip = new HaBackend("vip", ha.Vip, ha.Port);
+        // through the local load balancer any apiserver may answer: verify the VIP's name (every serving certificate carries
+        // it) while connecting to this host's own address, so the check measures this host's load balancer
+        var resolve = $"{vip.Endpoint}:{(host.ClusterAddress.Contains(':') ? $"[{host.ClusterAddress}]" : host.ClusterAddress)}";
         var curl = $"curl --silent --show-error --fail --noproxy '*' --max-time {HaLayout.CurlMaxTime} --cacert '{paths.CaFile}' -o /dev/null";
         var text = "#!/bin/sh\n" + HaLayout.Header("#", file, host, "keepalived's check of the local kube-apiserver and load balancer") +
             "# Exit 0 only when the local apiserver answers /readyz with 200 over TLS verified with the cluster CA,\n" +
             "# and the local load balancer forwards the same request on the VIP port.\n" +
             $"{curl} 'https://{api.Endpoint}/readyz' || exit 1\n" +
-            $"exec {curl} 'https://{lb.Endpoint}/readyz'\n";
+            $"exec {curl} --resolve '{resolve}' 'https://{vip.Endpoint}/readyz'\n";
         return Encoding.UTF8.GetBytes(text);
     }
 }
