@@ -4,6 +4,7 @@
 #   lab.sh down     stop every host by PID, remove overlays, bridge and state
 #   lab.sh status   list hosts, PIDs and whether sshd answers
 #   lab.sh restart hI   power host hI off and boot it again on the same overlay (a reboot: changes on disk stay)
+#   lab.sh poweroff hI  kill host hI at once (no shutdown: a crash or a pulled plug); lab.sh boot hI starts it again
 # Host hI has address 10.98.0.(10+I), user root and user kf (sudo NOPASSWD) with the lab key
 # tests/lab/.state/id_ed25519. Host h2 (when N>=2) makes kf's sudo ask for the password in .state/sudo-password.
 # Several labs can run at once when each sets its own KFLAB_BRIDGE, KFLAB_NET (first three octets), KFLAB_STATE
@@ -287,6 +288,30 @@ cmd_restart() {
   echo "$name restarted in $((SECONDS - start)) s"
 }
 
+# cmd_poweroff hI: kill host hI at once (SIGKILL to nspawn: no shutdown, like pulling the plug); its overlay stays.
+cmd_poweroff() {
+  local name=${1:-}; [[ "$name" =~ ^h[1-9][0-9]?$ ]] || die "usage: lab.sh poweroff hI"
+  [ "$(cat "$STATE/mode" 2>/dev/null)" = nspawn ] || die "poweroff needs nspawn mode"
+  [ -f "$STATE/$name.pid" ] || die "$name is not up"
+  swapoff_host "${name#h}"
+  local pid; pid="$(cat "$STATE/$name.pid")"
+  kill -KILL "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  echo "$name powered off"
+}
+
+# cmd_boot hI: boot a powered-off host hI again on its overlay.
+cmd_boot() {
+  local name=${1:-}; [[ "$name" =~ ^h[1-9][0-9]?$ ]] || die "usage: lab.sh boot hI"
+  [ -f "$STATE/$name.addr" ] || die "$name was never up"
+  kill -0 "$(cat "$STATE/$name.pid" 2>/dev/null || echo 0)" 2>/dev/null && die "$name is running"
+  [ -n "$STANDINS" ] || STANDINS="$(cat "$STATE/standins" 2>/dev/null || true)"
+  local start=$SECONDS
+  boot_nspawn "${name#h}"
+  wait_ssh "$(cat "$STATE/$name.addr")" || die "$name: sshd did not answer in 90 s after boot, see $STATE/$name.log"
+  echo "$name booted in $((SECONDS - start)) s"
+}
+
 cmd_down() {
   local mode; mode="$(cat "$STATE/mode" 2>/dev/null || echo "$MODE")"
   for pf in "$STATE"/h*.pid; do
@@ -328,8 +353,10 @@ cmd_status() {
 case "${1:-}" in
   up) cmd_up "${2:-1}" ;;
   restart) cmd_restart "${2:-}" ;;
+  poweroff) cmd_poweroff "${2:-}" ;;
+  boot) cmd_boot "${2:-}" ;;
   down) cmd_down ;;
   status) cmd_status ;;
   base) need_tools; lab_key; build_base ;;
-  *) echo "usage: $0 up N | down | status | restart hI" >&2; exit 2 ;;
+  *) echo "usage: $0 up N | down | status | restart hI | poweroff hI | boot hI" >&2; exit 2 ;;
 esac

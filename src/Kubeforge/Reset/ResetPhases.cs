@@ -33,6 +33,15 @@ public sealed record EtcdManifest(string DataDir, string Name, IReadOnlyList<str
 
     /// <summary>LocalClientUrl is the loopback client URL the member listens on (https://127.0.0.1:2379 by default).</summary>
     public Uri LocalClientUrl => new(ClientUrls.FirstOrDefault(u => u.Contains("://127.0.0.1", StringComparison.Ordinal)) ?? "https://127.0.0.1:2379");
+
+    /// <summary>EndpointsFrom lists the client URLs to reach this member from where Kubeforge runs: on the node itself the
+    /// loopback URL; from an operator's machine (reset over SSH) only the member's non-loopback URLs, since the operator's own
+    /// 127.0.0.1 is another machine.</summary>
+    public IReadOnlyList<string> EndpointsFrom(bool onTheNode)
+    {
+        var remote = ClientUrls.Where(u => !u.Contains("://127.0.0.1", StringComparison.Ordinal) && !u.Contains("://[::1]", StringComparison.Ordinal)).ToList();
+        return onTheNode || remote.Count == 0 ? [LocalClientUrl.ToString(), .. remote] : remote;
+    }
 }
 
 /// <summary>ResetPhases are the actions of the reset phases (kubeadm's cmd/phases/reset), acting only through IHost
@@ -114,7 +123,8 @@ public static class ResetPhases
         var keyPem = await Read("apiserver-etcd-client.key");
         using var ca = X509Certificate2.CreateFromPem(caPem);
         using var client = X509Certificate2.CreateFromPem(certPem, keyPem);
-        using var etcd = EtcdGatewayClient.Create([m.LocalClientUrl.ToString()], ca, client, o.EtcdTimeout, o.EtcdHandler?.Invoke());
+        var onTheNode = (ctx.Host is DryRunHost d ? d.Inner : ctx.Host) is not SshHost;
+        using var etcd = EtcdGatewayClient.Create(m.EndpointsFrom(onTheNode), ca, client, o.EtcdTimeout, o.EtcdHandler?.Invoke());
         var members = await etcd.ListAsync(ct).ConfigureAwait(false);
         var self = members.FirstOrDefault(x => x.PeerUrls.Any(u => m.PeerUrls.Contains(u))) ?? members.FirstOrDefault(x => m.Name.Length > 0 && x.Name == m.Name);
         if (self is null)

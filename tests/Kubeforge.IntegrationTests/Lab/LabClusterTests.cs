@@ -1,0 +1,573 @@
+using System.Diagnostics;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json.Nodes;
+using Kubeforge.IntegrationTests.Kit;
+using Xunit.Abstractions;
+
+namespace Kubeforge.IntegrationTests.Lab;
+
+/// <summary>LabClusterTests is the acceptance test of the cluster installer (issue 5) and of HA leader election in the lab
+/// (issue 6): six nspawn hosts with the kubelet/control-plane TEST DOUBLES (tests/Kubeforge.LabNode), one cluster file with
+/// three control planes behind a keepalived VIP and haproxy and two workers, driven over SSH by the real `kubeforge` binary.
+/// In order: up (timed) and what it built (VIP /readyz, etcd members, kubeadm objects, worker TLS bootstrap through the VIP);
+/// a second up (all unchanged, under a tenth of the time); the VIP holder's keepalived stopped and then the holder powered off
+/// (VIP move and API gap measured); status with a control plane down; add-node with a control plane down; the host of the
+/// kube-scheduler lease holder powered off (takeover measured); ha verify; reset of the cluster with the cleanliness check; and
+/// an install killed at five points (host preparation, certificates being written, an etcd member being added, a worker
+/// joining, the CNI step) whose reruns converge (managed files hashed on every host, then a forced rerun changes nothing).
+/// Figures go to the test output and to .build/lab-figures/cluster.txt. It stops the lab it started.</summary>
+[Collection("lab")]
+public sealed class LabClusterTests(ITestOutputHelper output)
+{
+    private const string Version = "v1.29.0"; // the stand-in kubelet reports v1.29.0; etcd.yaml of 1.29 suits Debian's etcd 3.4
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(4), Renew = TimeSpan.FromSeconds(3), Retry = TimeSpan.FromSeconds(1);
+    private readonly List<string> _figures = [];
+    private string _dir = "";
+    private string _kubeforge = "";
+
+    private static string Vip => $"{LabKit.Net}.100";
+
+    private void Figure(string line)
+    {
+        _figures.Add(line);
+        output.WriteLine("FIGURE " + line);
+    }
+
+    private static string ClusterYaml(int hosts)
+    {
+        var sb = new StringBuilder();
+        sb.Append("apiVersion: kubeforge.io/v1alpha1\nkind: Cluster\nmetadata:\n  name: lab\nspec:\n");
+        sb.Append($"  kubernetesVersion: {Version}\n  kubernetesBinaries: preinstalled\n  images: preinstalled\n  knownHosts: {LabKit.KnownHosts}\n  hosts:\n");
+        for (var i = 1; i <= hosts; i++)
+        {
+            sb.Append($"    - name: h{i}\n      address: {LabKit.Addr(i)}\n      sshKey: {LabKit.Key}\n      roles: [{(i <= 3 ? "control-plane" : "worker")}]\n");
+        }
+        sb.Append($"  ha:\n    vip: {Vip}\n");
+        sb.Append($"  leaderElection:\n    leaseDuration: {Lease.TotalSeconds}s\n    renewDeadline: {Renew.TotalSeconds}s\n    retryPeriod: {Retry.TotalSeconds}s\n");
+        return sb.ToString();
+    }
+
+    private string File5 => Path.Join(_dir, "cluster.yaml");
+    private string File6 => Path.Join(_dir, "cluster6.yaml");
+
+    [Fact]
+    public void ThreeControlPlanesTwoWorkersBehindAVip()
+    {
+        var (bcode, bout) = Shell.Run(TimeSpan.FromMinutes(15), null, Path.Join(LabKit.Repo, "tests", "lab", "build-standins.sh"));
+        Assert.True(bcode == 0, bout);
+        var standins = bout.Trim().Split('\n')[^1];
+        _kubeforge = Shell.KubeforgeBinary();
+        _dir = Directory.CreateTempSubdirectory("kf-labcluster-").FullName;
+        File.WriteAllText(File5, ClusterYaml(5));
+        File.WriteAllText(File6, ClusterYaml(6));
+        try
+        {
+            var (upCode, upOut) = Shell.Run(TimeSpan.FromMinutes(10), new Dictionary<string, string> { ["KFLAB_STANDINS"] = standins }, LabKit.LabSh, "up", "6");
+            Assert.True(upCode == 0, upOut);
+
+            FirstAndSecondUp();
+            HighAvailability();
+            ResetLeavesCleanHosts();
+            KilledInstallsConverge();
+        }
+        finally
+        {
+            Directory.CreateDirectory(Path.Join(LabKit.Repo, ".build", "lab-figures"));
+            File.WriteAllLines(Path.Join(LabKit.Repo, ".build", "lab-figures", "cluster.txt"), _figures);
+            var (dc, dout) = Shell.Run(TimeSpan.FromMinutes(3), null, LabKit.LabSh, "down");
+            Directory.Delete(_dir, true);
+            Assert.True(dc == 0, dout);
+        }
+    }
+
+    private (int Code, string Out) Kf(TimeSpan timeout, params string[] args) => Shell.Run(timeout, null, [_kubeforge, .. args]);
+
+    private void FirstAndSecondUp()
+    {
+        var sw = Stopwatch.StartNew();
+        var (code, o) = Kf(TimeSpan.FromMinutes(10), "up", "-f", File5);
+        var first = sw.Elapsed;
+        output.WriteLine(o);
+        Assert.True(code == 0, o);
+        Figure($"up (3 control planes + 2 workers, HA): {first.TotalSeconds:0.0} s");
+
+        // the VIP answers /readyz through haproxy, verified with the cluster CA
+        var ca = Lab.Ssh(1, "cat /etc/kubernetes/pki/ca.crt");
+        Assert.True(ReadyzThroughVip(ca), "the VIP does not answer /readyz");
+
+        // three healthy etcd members, listed with the generated certificates
+        var members = Lab.Ssh(1, Etcdctl("member list -w simple"));
+        Assert.Equal(3, members.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(l => l.Contains(", started, ", StringComparison.Ordinal)));
+        foreach (var n in new[] { "h1", "h2", "h3" })
+        {
+            Assert.Contains($", {n}, https://", members);
+        }
+        Assert.Equal(3, Lab.Ssh(1, Etcdctl("endpoint health --cluster")).Split('\n').Count(l => l.Contains("is healthy", StringComparison.Ordinal)));
+
+        // every kubeadm object is in the (etcd-backed) test API server, read through the VIP
+        var admin = Path.Join(_dir, "admin.conf");
+        File.WriteAllText(admin, Lab.Ssh(1, "cat /etc/kubernetes/admin.conf"));
+        Assert.Contains($"server: https://{Vip}:8443", File.ReadAllText(admin));
+        foreach (var (ns, kind, name) in new[]
+        {
+            ("kube-system", "configmap", "kubeadm-config"), ("kube-system", "configmap", "kubelet-config"), ("kube-system", "configmap", "kube-proxy"),
+            ("kube-system", "configmap", "coredns"), ("kube-public", "configmap", "cluster-info"), ("kube-system", "secret", "kubeadm-certs"),
+            ("kube-system", "deployment", "coredns"), ("kube-system", "daemonset", "kube-proxy"), ("kube-system", "service", "kube-dns"),
+            ("kube-flannel", "daemonset", "kube-flannel-ds"), ("kube-public", "role", "kubeadm:bootstrap-signer-clusterinfo"),
+        })
+        {
+            Lab.Kubectl(admin, "-n", ns, "get", kind, name);
+        }
+        foreach (var crb in new[] { "kubeadm:kubelet-bootstrap", "kubeadm:node-autoapprove-bootstrap", "kubeadm:node-autoapprove-certificate-rotation", "kubeadm:get-nodes" })
+        {
+            Lab.Kubectl(admin, "get", "clusterrolebinding", crb);
+        }
+        Assert.Contains("bootstrap-token-", Lab.Kubectl(admin, "-n", "kube-system", "get", "secrets", "-o", "name"));
+        var nodes = JsonNode.Parse(Lab.Kubectl(admin, "get", "nodes", "-o", "json"))!["items"]!.AsArray();
+        Assert.Equal(["h1", "h2", "h3", "h4", "h5"], nodes.Select(n => (string)n!["metadata"]!["name"]!).Order());
+        Assert.All(nodes, n => Assert.Contains(n!["status"]!["conditions"]!.AsArray(), c => (string?)c!["type"] == "Ready" && (string?)c["status"] == "True"));
+        // both workers did discovery and TLS bootstrap through the VIP
+        foreach (var w in new[] { 4, 5 })
+        {
+            Assert.Contains($"server: https://{Vip}:8443", Lab.Ssh(w, "cat /etc/kubernetes/kubelet.conf"));
+            Assert.Contains("TLS bootstrap done", Lab.Ssh(w, "journalctl -u kubelet --no-pager | tail -n 300"));
+            Lab.Ssh(w, "test -s /var/lib/kubelet/pki/kubelet-client-current.pem");
+        }
+
+        // the second up: every task unchanged or skipped, under a tenth of the first run's time
+        sw.Restart();
+        var (code2, o2) = Kf(TimeSpan.FromMinutes(5), "up", "-f", File5, "--output", "json");
+        var second = sw.Elapsed;
+        Assert.True(code2 == 0, o2);
+        var finished = o2.Split('\n').Where(l => l.StartsWith('{')).Select(l => JsonNode.Parse(l)!).Where(e => (string?)e["event"] == "taskFinished").ToList();
+        Assert.Equal(41, finished.Count);
+        Assert.All(finished, e => Assert.Contains((string?)e["status"], new[] { "unchanged", "skipped" }));
+        Figure($"second up: {second.TotalSeconds:0.00} s, {finished.Count} tasks unchanged/skipped ({second / first:P1} of the first run)");
+        Assert.True(second < first / 10, $"second up took {second.TotalSeconds:0.00} s, first {first.TotalSeconds:0.00} s");
+    }
+
+    private void HighAvailability()
+    {
+        var ca = Lab.Ssh(1, "cat /etc/kubernetes/pki/ca.crt");
+        var admin = Path.Join(_dir, "admin.conf");
+        using var probe = new VipProbe(Vip, ca);
+
+        // 1. the VIP holder's keepalived stops
+        var holder = VipHolder();
+        var t = probe.Mark();
+        Lab.Ssh(holder, "systemctl stop keepalived");
+        var moved = WaitForVipOn(excluding: holder, TimeSpan.FromSeconds(10));
+        var gap = probe.LongestGapSince(t);
+        Figure($"VIP holder h{holder}'s keepalived stopped: VIP on h{moved.Host} after {moved.After.TotalSeconds:0.00} s; longest API gap through the VIP {gap.TotalSeconds:0.00} s");
+        Assert.True(moved.After < TimeSpan.FromSeconds(3), $"VIP took {moved.After.TotalSeconds:0.00} s to move");
+        Lab.Ssh(holder, "systemctl start keepalived");
+        Thread.Sleep(3000); // the highest priority takes the VIP back (preemption)
+
+        // 2. the whole VIP holder host goes down
+        holder = VipHolder();
+        t = probe.Mark();
+        var sw = Stopwatch.StartNew();
+        Lab.Sh("poweroff", $"h{holder}");
+        moved = WaitForVipOn(excluding: holder, TimeSpan.FromSeconds(10), sw);
+        Thread.Sleep(2000);
+        gap = probe.LongestGapSince(t);
+        Figure($"VIP holder h{holder} powered off: VIP on h{moved.Host} after {moved.After.TotalSeconds:0.00} s; longest API gap through the VIP {gap.TotalSeconds:0.00} s; API answering again: {probe.UpNow}");
+        Assert.True(moved.After < TimeSpan.FromSeconds(3), $"VIP took {moved.After.TotalSeconds:0.00} s to move");
+        Assert.True(probe.UpNow, "the API does not answer through the VIP with one control plane down");
+
+        // 3. status names the control plane that is down
+        var (scode, sout) = Kf(TimeSpan.FromMinutes(3), "status", "-f", File5, "-o", "json");
+        Assert.Equal(2, scode);
+        var status = JsonNode.Parse(sout)!;
+        Assert.False((bool)status["nodes"]!.AsArray().Single(n => (string?)n!["host"] == $"h{holder}")!["reachable"]!);
+        Assert.Contains(status["problems"]!.AsArray(), p => ((string)p!).StartsWith($"h{holder}: unreachable", StringComparison.Ordinal));
+        Assert.True((bool)status["apis"]!.AsArray().First()!["ok"]!, "status: the VIP must answer");
+        output.WriteLine(Kf(TimeSpan.FromMinutes(3), "status", "-f", File5).Out);
+
+        // 4. add-node still works with that control plane down
+        sw.Restart();
+        var (acode, aout) = Kf(TimeSpan.FromMinutes(5), "add-node", "-f", File6, "h6");
+        output.WriteLine(aout);
+        Assert.True(acode == 0, aout);
+        Figure($"add-node h6 with h{holder} down: {sw.Elapsed.TotalSeconds:0.0} s");
+        Lab.WaitFor("h6 Ready", TimeSpan.FromSeconds(60), () => Lab.Kubectl(admin, "get", "node", "h6", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}") == "True");
+
+        // 5. boot it again; then power off the host of the kube-scheduler lease holder and time the takeover
+        Lab.Sh("boot", $"h{holder}");
+        Lab.WaitFor("all API servers ready after the boot", TimeSpan.FromSeconds(120), () => Kf(TimeSpan.FromMinutes(2), "status", "-f", File6).Code == 0);
+        var leaseHolder = Lab.Kubectl(admin, "-n", "kube-system", "get", "lease", "kube-scheduler", "-o", "jsonpath={.spec.holderIdentity}");
+        var leaseHost = int.Parse(leaseHolder.Split('_')[0][1..], System.Globalization.CultureInfo.InvariantCulture);
+        sw.Restart();
+        Lab.Sh("poweroff", $"h{leaseHost}");
+        string? next = null;
+        Lab.WaitFor("a new kube-scheduler lease holder", TimeSpan.FromSeconds(60), () =>
+        {
+            var (c, h) = Shell.Run(TimeSpan.FromSeconds(10), null, "kubectl", "--kubeconfig", admin, "--request-timeout=3s", "-n", "kube-system", "get", "lease", "kube-scheduler", "-o", "jsonpath={.spec.holderIdentity}");
+            next = c == 0 && h.Length > 0 && h != leaseHolder ? h : null;
+            return next is not null;
+        }, TimeSpan.FromMilliseconds(200));
+        var takeover = sw.Elapsed;
+        var bound = Lease + 2.2 * Retry; // from the power-off: the last renewal was at most one retry period before it
+        Figure($"kube-scheduler lease holder's host h{leaseHost} powered off: new holder {next!.Split('_')[0]} after {takeover.TotalSeconds:0.00} s (bound {bound.TotalSeconds:0.0} s = lease {Lease.TotalSeconds:0} s + 2.2 x retry {Retry.TotalSeconds:0} s, plus the 1 s poll)");
+        Assert.True(takeover < bound + TimeSpan.FromSeconds(1.5), $"takeover took {takeover.TotalSeconds:0.00} s");
+        Lab.Sh("boot", $"h{leaseHost}");
+        Lab.WaitFor("all API servers ready after the boot", TimeSpan.FromSeconds(120), () => Kf(TimeSpan.FromMinutes(2), "status", "-f", File6).Code == 0);
+
+        // 6. ha verify: green, with the failover times
+        var (vcode, vout) = Kf(TimeSpan.FromMinutes(5), "ha", "verify", "-f", File6, "--yes");
+        output.WriteLine(vout);
+        Assert.True(vcode == 0, vout);
+        foreach (var line in vout.Split('\n').Where(l => l.StartsWith("stop ", StringComparison.Ordinal)))
+        {
+            Figure("ha verify: " + string.Join(' ', line.Split(' ', StringSplitOptions.RemoveEmptyEntries)));
+        }
+        Assert.Contains("all 4 checks passed", vout);
+        Assert.Equal(0, Kf(TimeSpan.FromMinutes(2), "status", "-f", File6).Code);
+    }
+
+    private void ResetLeavesCleanHosts()
+    {
+        var sw = Stopwatch.StartNew();
+        var (code, o) = Kf(TimeSpan.FromMinutes(5), "reset", "-f", File6);
+        output.WriteLine(o);
+        Assert.True(code == 0, o);
+        for (var i = 1; i <= 6; i++)
+        {
+            Assert.Contains($"h{i}: ", o);
+            Assert.DoesNotContain($"h{i}: remains: /", o);
+            Lab.Ssh(i, "! test -e /etc/kubernetes/admin.conf && ! test -e /etc/kubernetes/kubelet.conf && ! test -e /var/lib/etcd/member && ! ss -Htln | grep -qE ':(2379|6443) '");
+        }
+        Figure($"reset -f of 6 hosts: {sw.Elapsed.TotalSeconds:0.0} s, every host clean");
+    }
+
+    private void KilledInstallsConverge()
+    {
+        // a fresh install (the reset above cleared the journal), killed at five points
+        var points = new (string Name, Func<JsonNode?, bool> Trigger)[]
+        {
+            ("host preparation (os-prepare running)", e => Started(e, "os-prepare")),
+            ("certificates being written on h1", e => Started(e, "init") && Lab.TrySsh(1, "test $(ls /etc/kubernetes/pki | wc -l) -ge 3", 5).Code == 0),
+            ("an etcd member being added (h2)", e => Started(e, "join-control-plane", "h2") && EtcdMemberUnstarted()),
+            ("a worker joining", e => Started(e, "join-worker")),
+            ("the CNI step", e => Started(e, "cni") || Started(e, "label-nodes")),
+        };
+        foreach (var (name, trigger) in points)
+        {
+            var (killed, log) = KfKilledWhen(trigger);
+            output.WriteLine(log);
+            Figure($"killed during {name}: {(killed ? "yes" : "no (the run finished first)")}");
+        }
+        var (code, o) = Kf(TimeSpan.FromMinutes(10), "up", "-f", File6);
+        output.WriteLine(o);
+        Assert.True(code == 0, o);
+        var hashes = ManagedHashes();
+        var (scode, sout) = Kf(TimeSpan.FromMinutes(2), "status", "-f", File6);
+        Assert.True(scode == 0, sout);
+
+        // converged: a forced rerun of every step (ignoring the journal) changes nothing and no managed file
+        var (fcode, fout) = Kf(TimeSpan.FromMinutes(10), "up", "-f", File6, "--from-step", "preflight", "--output", "json");
+        Assert.True(fcode == 0, fout);
+        var done = fout.Split('\n').Where(l => l.StartsWith('{')).Select(l => JsonNode.Parse(l)!)
+            .Where(e => (string?)e["event"] == "taskFinished" && (string?)e["status"] == "done").Select(e => $"{e["host"]}/{e["step"]}").ToList();
+        Assert.True(done.Count == 0, "a forced rerun after the killed runs still changed: " + string.Join(", ", done));
+        Assert.Equal(hashes, ManagedHashes());
+        Figure($"after 5 killed runs: the rerun converged; a forced rerun of every step changed nothing; {hashes.Count(c => c == '\n')} managed files hashed on 6 hosts unchanged");
+    }
+
+    private static bool Started(JsonNode? e, string step, string? host = null) =>
+        e is not null && (string?)e["event"] == "taskStarted" && (string?)e["step"] == step && (host is null || (string?)e["host"] == host);
+
+    private static bool EtcdMemberUnstarted()
+    {
+        var (code, o) = Lab.TrySsh(1, Etcdctl("member list -w simple"), 5);
+        return code == 0 && o.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length >= 2;
+    }
+
+    /// <summary>KfKilledWhen runs `up --output json` and SIGKILLs it when trigger holds for an event (checked on every event
+    /// line and every 200 ms with the last event); returns whether it was killed.</summary>
+    private (bool Killed, string Log) KfKilledWhen(Func<JsonNode?, bool> trigger)
+    {
+        var psi = new ProcessStartInfo(_kubeforge) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "up", "-f", File6, "--output", "json" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var p = Process.Start(psi)!;
+        var log = new StringBuilder();
+        JsonNode? last = null;
+        var lines = new System.Collections.Concurrent.BlockingCollection<string>();
+        var reader = Task.Run(() =>
+        {
+            while (p.StandardOutput.ReadLine() is { } l)
+            {
+                lines.Add(l);
+            }
+            lines.CompleteAdding();
+        });
+        var err = p.StandardError.ReadToEndAsync();
+        var killed = false;
+        var sw = Stopwatch.StartNew();
+        while (!lines.IsCompleted && sw.Elapsed < TimeSpan.FromMinutes(10))
+        {
+            if (lines.TryTake(out var l, 200))
+            {
+                log.AppendLine(l);
+                if (l.StartsWith('{'))
+                {
+                    var e = JsonNode.Parse(l);
+                    if ((string?)e?["event"] == "taskStarted")
+                    {
+                        last = e;
+                    }
+                }
+            }
+            if (last is not null && trigger(last))
+            {
+                p.Kill(entireProcessTree: true);
+                killed = true;
+                break;
+            }
+        }
+        p.WaitForExit();
+        reader.Wait(TimeSpan.FromSeconds(10));
+        log.Append(err.Result);
+        return (killed, log.ToString());
+    }
+
+    /// <summary>ManagedHashes hashes every file Kubeforge manages on every host (Kubernetes files, kubelet config, containerd,
+    /// kernel settings, load balancer and keepalived), sorted, as one text.</summary>
+    private static string ManagedHashes()
+    {
+        var sb = new StringBuilder();
+        for (var i = 1; i <= 6; i++)
+        {
+            sb.Append(Lab.Ssh(i, "find /etc/kubernetes /var/lib/kubelet/config.yaml /var/lib/kubelet/kubeadm-flags.env /etc/containerd /etc/modules-load.d/k8s.conf " +
+                "/etc/sysctl.d/99-kubernetes.conf /etc/haproxy/haproxy.cfg /etc/keepalived /etc/kubeforge -type f 2>/dev/null " +
+                "| grep -v -e '/etc/kubernetes/tmp/' -e 'kubernetes-backup' | sort | xargs -r sha256sum | sed 's/^/h" + i + " /'"));
+        }
+        return sb.ToString();
+    }
+
+    private static string Etcdctl(string args) =>
+        "ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt " +
+        "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key " + args + " 2>&1";
+
+    private static bool ReadyzThroughVip(string caPem)
+    {
+        using var probe = new VipProbe(Vip, caPem, start: false);
+        return probe.Once();
+    }
+
+    private static int VipHolder()
+    {
+        int? holder = null;
+        Lab.WaitFor("a VIP holder", TimeSpan.FromSeconds(30), () => (holder = VipHolderNow(exclude: 0)) is not null);
+        return holder!.Value;
+    }
+
+    private static int? VipHolderNow(int exclude)
+    {
+        foreach (var i in new[] { 1, 2, 3 }.Where(i => i != exclude))
+        {
+            var (code, o) = Lab.TrySsh(i, "ip -o addr show", 5);
+            if (code == 0 && o.Contains($" {Vip}/", StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+        return null;
+    }
+
+    private static (int Host, TimeSpan After) WaitForVipOn(int excluding, TimeSpan timeout, Stopwatch? since = null)
+    {
+        var sw = since ?? Stopwatch.StartNew();
+        while (sw.Elapsed < timeout)
+        {
+            if (VipHolderNow(excluding) is { } h)
+            {
+                return (h, sw.Elapsed);
+            }
+        }
+        throw new Xunit.Sdk.XunitException($"the VIP did not move away from h{excluding} in {timeout.TotalSeconds:0} s");
+    }
+
+    /// <summary>VipProbe asks GET /readyz through the VIP every 50 ms (TLS verified with the cluster CA) and records the gaps.</summary>
+    private sealed class VipProbe : IDisposable
+    {
+        private readonly HttpClient _http;
+        private readonly string _vip;
+        private readonly CancellationTokenSource _stop = new();
+        private readonly List<(TimeSpan At, bool Ok)> _samples = [];
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private readonly Task? _loop;
+
+        public VipProbe(string vip, string caPem, bool start = true)
+        {
+            _vip = vip;
+            var ca = X509Certificate2.CreateFromPem(caPem);
+            var handler = new SocketsHttpHandler
+            {
+                ConnectTimeout = TimeSpan.FromMilliseconds(500),
+                PooledConnectionLifetime = TimeSpan.Zero,
+                SslOptions = new SslClientAuthenticationOptions
+                {
+                    RemoteCertificateValidationCallback = (_, cert, _, _) =>
+                    {
+                        using var chain = new X509Chain();
+                        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                        chain.ChainPolicy.CustomTrustStore.Add(ca);
+                        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                        return cert is not null && chain.Build(X509CertificateLoader.LoadCertificate(cert.GetRawCertData()));
+                    },
+                },
+            };
+            _http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(1) };
+            if (start)
+            {
+                _loop = Task.Run(async () =>
+                {
+                    while (!_stop.IsCancellationRequested)
+                    {
+                        var ok = await OnceAsync();
+                        lock (_samples)
+                        {
+                            _samples.Add((_clock.Elapsed, ok));
+                        }
+                        await Task.Delay(50);
+                    }
+                });
+            }
+        }
+
+        public bool UpNow
+        {
+            get
+            {
+                lock (_samples)
+                {
+                    return _samples.Count > 0 && _samples[^1].Ok;
+                }
+            }
+        }
+
+        public TimeSpan Mark() => _clock.Elapsed;
+
+        /// <summary>LongestGapSince is the longest run of failed probes after mark (first failure to next success).</summary>
+        public TimeSpan LongestGapSince(TimeSpan mark)
+        {
+            lock (_samples)
+            {
+                TimeSpan longest = TimeSpan.Zero;
+                TimeSpan? down = null;
+                foreach (var (at, ok) in _samples.Where(s => s.At >= mark))
+                {
+                    if (!ok && down is null) down = at;
+                    if (ok && down is { } d)
+                    {
+                        longest = at - d > longest ? at - d : longest;
+                        down = null;
+                    }
+                }
+                return down is { } open ? _clock.Elapsed - open > longest ? _clock.Elapsed - open : longest : longest;
+            }
+        }
+
+        public bool Once() => OnceAsync().GetAwaiter().GetResult();
+
+        private async Task<bool> OnceAsync()
+        {
+            try
+            {
+                using var r = await _http.GetAsync($"https://{_vip}:8443/readyz");
+                return r.IsSuccessStatusCode;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                return false;
+            }
+        }
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _loop?.Wait(TimeSpan.FromSeconds(5));
+            _http.Dispose();
+        }
+    }
+}
+
+/// <summary>Shell runs processes for the lab tests (argv, optional environment, timeout, combined output) and finds the AOT binary.</summary>
+internal static class Shell
+{
+    public static (int Code, string Out) Run(TimeSpan timeout, IDictionary<string, string>? env, params string[] argv)
+    {
+        var psi = new ProcessStartInfo(argv[0]) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var a in argv.Skip(1)) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
+        using var p = Process.Start(psi)!;
+        p.StandardInput.Close();
+        var o = p.StandardOutput.ReadToEndAsync();
+        var e = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(timeout))
+        {
+            p.Kill(entireProcessTree: true);
+            return (-1, $"timed out after {timeout}: {string.Join(' ', argv)}\n{o.Result}{e.Result}");
+        }
+        return (p.ExitCode, o.Result + e.Result);
+    }
+
+    /// <summary>KubeforgeBinary is artifacts/kubeforge, rebuilt with ./build.sh when a source under src/ is newer.</summary>
+    public static string KubeforgeBinary()
+    {
+        var bin = Path.Join(LabKit.Repo, "artifacts", "kubeforge");
+        var newest = Directory.GetFiles(Path.Join(LabKit.Repo, "src"), "*.cs*", SearchOption.AllDirectories)
+            .Where(f => !f.Contains("/obj/") && !f.Contains("/bin/")).Max(File.GetLastWriteTimeUtc);
+        if (!File.Exists(bin) || File.GetLastWriteTimeUtc(bin) < newest)
+        {
+            var (code, o) = Run(TimeSpan.FromMinutes(15), null, Path.Join(LabKit.Repo, "build.sh"));
+            Assert.True(code == 0, o);
+        }
+        return bin;
+    }
+}
+
+/// <summary>Lab is SSH, kubectl and lab.sh for the lab tests.</summary>
+internal static class Lab
+{
+    private static string[] SshArgs(int i) => ["ssh", "-i", LabKit.Key, "-o", "UserKnownHostsFile=" + LabKit.KnownHosts, "-o", "StrictHostKeyChecking=yes",
+        "-o", "BatchMode=yes", "-o", "ConnectTimeout=3", $"root@{LabKit.Addr(i)}"];
+
+    public static (int Code, string Out) TrySsh(int i, string script, int seconds = 60) => Shell.Run(TimeSpan.FromSeconds(seconds), null, [.. SshArgs(i), script]);
+
+    public static string Ssh(int i, string script, int seconds = 60)
+    {
+        var (code, o) = TrySsh(i, script, seconds);
+        Assert.True(code == 0, $"h{i}: {script}: exit {code}\n{o}");
+        return o;
+    }
+
+    public static string Kubectl(string kubeconfig, params string[] args)
+    {
+        var (code, o) = Shell.Run(TimeSpan.FromSeconds(30), null, ["kubectl", "--kubeconfig", kubeconfig, "--request-timeout=10s", .. args]);
+        Assert.True(code == 0, $"kubectl {string.Join(' ', args)}: {o}");
+        return o;
+    }
+
+    public static void Sh(params string[] args)
+    {
+        var (code, o) = Shell.Run(TimeSpan.FromMinutes(3), null, [LabKit.LabSh, .. args]);
+        Assert.True(code == 0, $"lab.sh {string.Join(' ', args)}: {o}");
+    }
+
+    public static void WaitFor(string what, TimeSpan timeout, Func<bool> condition, TimeSpan? every = null)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(sw.Elapsed < timeout, $"timed out after {timeout.TotalSeconds:0}s waiting for {what}");
+            Thread.Sleep(every ?? TimeSpan.FromSeconds(1));
+        }
+    }
+}
