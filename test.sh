@@ -28,6 +28,8 @@ command -v ssh-keyscan >/dev/null 2>&1 || need+=(openssh-client)
 command -v apt-ftparchive >/dev/null 2>&1 || need+=(apt-utils)     # the lab's offline OS package mirror
 command -v gpg >/dev/null 2>&1 || need+=(gnupg)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v ansible-playbook >/dev/null 2>&1 || need+=(ansible)   # the host-preparation benchmark's other side
+command -v bc >/dev/null 2>&1 || need+=(bc)
 if [[ ${#need[@]} -gt 0 ]]; then
   echo "test.sh: installing ${need[*]}"
   if [[ $(id -u) -eq 0 ]]; then

@@ -235,6 +235,9 @@ cmd_up() {
   need_tools; lab_key; LAB_N=$n
   if [ -n "${KFLAB_SWAP:-}" ] || [ ! -f "$STATE/swap" ]; then echo "${KFLAB_SWAP:-0}" > "$STATE/swap"; fi
   if [ "$MODE" = nspawn ]; then build_base; fi
+  # every booted systemd takes several inotify instances: the default 128 per user runs out at about 16 hosts
+  [ "$(cat /proc/sys/fs/inotify/max_user_instances)" -ge 8192 ] || sysctl -qw fs.inotify.max_user_instances=8192
+  [ "$(cat /proc/sys/fs/inotify/max_user_watches)" -ge 524288 ] || sysctl -qw fs.inotify.max_user_watches=524288
   bridge_up; echo "$MODE" > "$STATE/mode"
   if [ -n "$STANDINS" ]; then
     [ "$MODE" = nspawn ] || die "KFLAB_STANDINS needs nspawn mode"
