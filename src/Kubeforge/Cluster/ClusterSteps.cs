@@ -88,10 +88,25 @@ public static class ClusterSteps
     /// <summary>Deferred names the checks a later step fixes (os-prepare, containerd), so preflight only warns about them.</summary>
     private static readonly string[] Deferred = ["CRI", "ContainerdConfig", "CgroupDriver"];
 
+    /// <summary>FactsAsync gathers the host's facts once per run and host (the fact script and config reads are a dozen SSH
+    /// channels): preflight gathers fresh and later host-preparation steps of the same run reuse it — what they read from it
+    /// (OS family, binaries, services, the files of other steps) is not changed by the steps before them.</summary>
+    private static async Task<HostFacts> FactsAsync(StepContext ctx, bool fresh, CancellationToken ct)
+    {
+        var key = "facts/" + ctx.Host.Name;
+        if (!fresh && ctx.Shared.TryGetValue(key, out var cached) && cached is HostFacts f)
+        {
+            return f;
+        }
+        var facts = await HostFacts.GatherAsync(FactsHost(ctx.Node), ctx.Time, ct).ConfigureAwait(false);
+        ctx.Shared[key] = facts;
+        return facts;
+    }
+
     private static async Task<StepResult> PreflightAsync(StepContext ctx, CancellationToken ct)
     {
         var real = FactsHost(ctx.Node);
-        var facts = await HostFacts.GatherAsync(real, ctx.Time, ct).ConfigureAwait(false);
+        var facts = await FactsAsync(ctx, fresh: true, ct).ConfigureAwait(false);
         var ignore = ctx.File.IgnorePreflightErrors.ToList();
         var joined = await real.ExistsAsync(NodePaths.KubeConfig("kubelet.conf"), ct).ConfigureAwait(false);
         var results = NodePreflight.Run(facts, new PreflightOptions
@@ -120,7 +135,7 @@ public static class ClusterSteps
 
     private static async Task<StepResult> OsPrepareAsync(StepContext ctx, CancellationToken ct)
     {
-        var facts = await HostFacts.GatherAsync(FactsHost(ctx.Node), ctx.Time, ct).ConfigureAwait(false);
+        var facts = await FactsAsync(ctx, fresh: false, ct).ConfigureAwait(false);
         var steps = await OsPrep.RunAsync(ctx.Node, facts, new OsPrepOptions
         {
             Timestamp = ctx.Time.GetUtcNow(),
@@ -134,7 +149,7 @@ public static class ClusterSteps
     private static async Task<StepResult> ContainerdAsync(StepContext ctx, CancellationToken ct)
     {
         var f = ctx.File;
-        var facts = await HostFacts.GatherAsync(FactsHost(ctx.Node), ctx.Time, ct).ConfigureAwait(false);
+        var facts = await FactsAsync(ctx, fresh: false, ct).ConfigureAwait(false);
         string? install = null;
         if (f.Containerd.Version == ContainerdSpec.Distro)
         {
@@ -181,7 +196,7 @@ public static class ClusterSteps
             var v = await Packages.VerifyAsync(real, f.Version, ct).ConfigureAwait(false);
             return new StepResult(StepStatus.Unchanged, $"preinstalled: {v.Detail}");
         }
-        var facts = await HostFacts.GatherAsync(real, ctx.Time, ct).ConfigureAwait(false);
+        var facts = await FactsAsync(ctx, fresh: false, ct).ConfigureAwait(false);
         var source = f.Mirror.Preset == MirrorSpec.AliyunPreset ? PackageSource.Aliyun : PackageSource.Upstream;
         var repo = Packages.Render(facts.Os.Family, f.Profile, source);
         var current = await real.ReadTextAsync(repo.Path, ct).ConfigureAwait(false) == repo.Content;

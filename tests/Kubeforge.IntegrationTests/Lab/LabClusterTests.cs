@@ -94,8 +94,8 @@ public sealed class LabClusterTests(ITestOutputHelper output)
         Figure($"up (3 control planes + 2 workers, HA): {first.TotalSeconds:0.0} s");
 
         // the VIP answers /readyz through haproxy, verified with the cluster CA
-        var ca = Lab.Ssh(1, "cat /etc/kubernetes/pki/ca.crt");
-        Assert.True(ReadyzThroughVip(ca), "the VIP does not answer /readyz");
+        var adminConf = Encoding.UTF8.GetBytes(Lab.Ssh(1, "cat /etc/kubernetes/admin.conf"));
+        Assert.True(ReadyzThroughVip(adminConf), "the VIP does not answer /readyz");
 
         // three healthy etcd members, listed with the generated certificates
         var members = Lab.Ssh(1, Etcdctl("member list -w simple"));
@@ -150,9 +150,8 @@ public sealed class LabClusterTests(ITestOutputHelper output)
 
     private void HighAvailability()
     {
-        var ca = Lab.Ssh(1, "cat /etc/kubernetes/pki/ca.crt");
         var admin = Path.Join(_dir, "admin.conf");
-        using var probe = new VipProbe(Vip, ca);
+        using var probe = new VipProbe(Vip, File.ReadAllBytes(admin));
 
         // 1. the VIP holder's keepalived stops
         var holder = VipHolder();
@@ -354,9 +353,9 @@ public sealed class LabClusterTests(ITestOutputHelper output)
         "ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt " +
         "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key " + args + " 2>&1";
 
-    private static bool ReadyzThroughVip(string caPem)
+    private static bool ReadyzThroughVip(byte[] adminConf)
     {
-        using var probe = new VipProbe(Vip, caPem, start: false);
+        using var probe = new VipProbe(Vip, adminConf, start: false);
         return probe.Once();
     }
 
@@ -393,37 +392,19 @@ public sealed class LabClusterTests(ITestOutputHelper output)
         throw new Xunit.Sdk.XunitException($"the VIP did not move away from h{excluding} in {timeout.TotalSeconds:0} s");
     }
 
-    /// <summary>VipProbe asks GET /readyz through the VIP every 50 ms (TLS verified with the cluster CA) and records the gaps.</summary>
+    /// <summary>VipProbe asks GET /readyz through the VIP every 50 ms with Kubeforge's API client (admin.conf credentials, TLS
+    /// verified with the cluster CA; 1 s timeout, so a connection stuck on a dead holder counts at most 1 s) and records the gaps.</summary>
     private sealed class VipProbe : IDisposable
     {
-        private readonly HttpClient _http;
-        private readonly string _vip;
+        private readonly Kubeforge.ClusterObjects.HttpKubeApi _api;
         private readonly CancellationTokenSource _stop = new();
         private readonly List<(TimeSpan At, bool Ok)> _samples = [];
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private readonly Task? _loop;
 
-        public VipProbe(string vip, string caPem, bool start = true)
+        public VipProbe(string vip, byte[] adminConf, bool start = true)
         {
-            _vip = vip;
-            var ca = X509Certificate2.CreateFromPem(caPem);
-            var handler = new SocketsHttpHandler
-            {
-                ConnectTimeout = TimeSpan.FromMilliseconds(500),
-                PooledConnectionLifetime = TimeSpan.Zero,
-                SslOptions = new SslClientAuthenticationOptions
-                {
-                    RemoteCertificateValidationCallback = (_, cert, _, _) =>
-                    {
-                        using var chain = new X509Chain();
-                        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                        chain.ChainPolicy.CustomTrustStore.Add(ca);
-                        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                        return cert is not null && chain.Build(X509CertificateLoader.LoadCertificate(cert.GetRawCertData()));
-                    },
-                },
-            };
-            _http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(1) };
+            _api = Kubeforge.ClusterObjects.HttpKubeApi.FromKubeConfig(adminConf, TimeSpan.FromSeconds(1), "admin.conf", new Uri($"https://{vip}:8443"));
             if (start)
             {
                 _loop = Task.Run(async () =>
@@ -480,10 +461,9 @@ public sealed class LabClusterTests(ITestOutputHelper output)
         {
             try
             {
-                using var r = await _http.GetAsync($"https://{_vip}:8443/readyz");
-                return r.IsSuccessStatusCode;
+                return (await _api.GetRawAsync("/readyz")).Status == 200;
             }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            catch (Exception e) when (e is not OperationCanceledException || !_stop.IsCancellationRequested)
             {
                 return false;
             }
@@ -493,7 +473,7 @@ public sealed class LabClusterTests(ITestOutputHelper output)
         {
             _stop.Cancel();
             _loop?.Wait(TimeSpan.FromSeconds(5));
-            _http.Dispose();
+            _api.Dispose();
         }
     }
 }
