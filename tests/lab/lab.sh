@@ -297,7 +297,11 @@ cmd_poweroff() {
   [ "$(cat "$STATE/mode" 2>/dev/null)" = nspawn ] || die "poweroff needs nspawn mode"
   [ -f "$STATE/$name.pid" ] || die "$name is not up"
   swapoff_host "${name#h}"
-  local pid; pid="$(cat "$STATE/$name.pid")"
+  local pid init; pid="$(cat "$STATE/$name.pid")"
+  # SIGKILL the container's init (PID 1 of its PID namespace: the kernel then kills every process in it, and its network
+  # namespace with the VIP goes away), then nspawn; killing only nspawn leaves the container running
+  init="$(cat /proc/"$pid"/task/*/children 2>/dev/null | awk '{print $1}' | head -1)"
+  [ -z "$init" ] || kill -KILL "$init" 2>/dev/null || true
   kill -KILL "$pid" 2>/dev/null || true
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   echo "$name powered off"

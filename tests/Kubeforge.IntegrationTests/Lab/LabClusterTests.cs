@@ -95,7 +95,8 @@ public sealed class LabClusterTests(ITestOutputHelper output)
 
         // the VIP answers /readyz through haproxy, verified with the cluster CA
         var adminConf = Encoding.UTF8.GetBytes(Lab.Ssh(1, "cat /etc/kubernetes/admin.conf"));
-        Assert.True(ReadyzThroughVip(adminConf), "the VIP does not answer /readyz");
+        var vipError = ReadyzThroughVip(adminConf);
+        Assert.True(vipError is null, "the VIP does not answer /readyz: " + vipError);
 
         // three healthy etcd members, listed with the generated certificates
         var members = Lab.Ssh(1, Etcdctl("member list -w simple"));
@@ -353,10 +354,19 @@ public sealed class LabClusterTests(ITestOutputHelper output)
         "ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt " +
         "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key " + args + " 2>&1";
 
-    private static bool ReadyzThroughVip(byte[] adminConf)
+    private static string? ReadyzThroughVip(byte[] adminConf)
     {
         using var probe = new VipProbe(Vip, adminConf, start: false);
-        return probe.Once();
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < TimeSpan.FromSeconds(20)) // the first TLS handshake of a fresh client can take over a second here
+        {
+            if (probe.Once())
+            {
+                return null;
+            }
+            Thread.Sleep(500);
+        }
+        return probe.LastError ?? "no answer";
     }
 
     private static int VipHolder()
@@ -393,7 +403,7 @@ public sealed class LabClusterTests(ITestOutputHelper output)
     }
 
     /// <summary>VipProbe asks GET /readyz through the VIP every 50 ms with Kubeforge's API client (admin.conf credentials, TLS
-    /// verified with the cluster CA; 1 s timeout, so a connection stuck on a dead holder counts at most 1 s) and records the gaps.</summary>
+    /// verified with the cluster CA; 2 s timeout, so a connection stuck on a dead holder counts at most 2 s) and records the gaps.</summary>
     private sealed class VipProbe : IDisposable
     {
         private readonly Kubeforge.ClusterObjects.HttpKubeApi _api;
@@ -404,7 +414,7 @@ public sealed class LabClusterTests(ITestOutputHelper output)
 
         public VipProbe(string vip, byte[] adminConf, bool start = true)
         {
-            _api = Kubeforge.ClusterObjects.HttpKubeApi.FromKubeConfig(adminConf, TimeSpan.FromSeconds(1), "admin.conf", new Uri($"https://{vip}:8443"));
+            _api = Kubeforge.ClusterObjects.HttpKubeApi.FromKubeConfig(adminConf, TimeSpan.FromSeconds(2), "admin.conf", new Uri($"https://{vip}:8443"));
             if (start)
             {
                 _loop = Task.Run(async () =>
@@ -457,14 +467,20 @@ public sealed class LabClusterTests(ITestOutputHelper output)
 
         public bool Once() => OnceAsync().GetAwaiter().GetResult();
 
+        /// <summary>LastError is why the last probe failed (null after a success).</summary>
+        public string? LastError { get; private set; }
+
         private async Task<bool> OnceAsync()
         {
             try
             {
-                return (await _api.GetRawAsync("/readyz")).Status == 200;
+                var (status, body) = await _api.GetRawAsync("/readyz");
+                LastError = status == 200 ? null : $"HTTP {status}: {body}";
+                return status == 200;
             }
             catch (Exception e) when (e is not OperationCanceledException || !_stop.IsCancellationRequested)
             {
+                LastError = e.GetType().Name + ": " + e.Message;
                 return false;
             }
         }

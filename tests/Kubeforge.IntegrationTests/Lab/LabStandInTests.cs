@@ -16,22 +16,7 @@ public sealed class LabStandInTests(ITestOutputHelper output)
 {
     private const string Version = "v1.29.4"; // etcd.yaml of 1.29 uses flags Debian's etcd 3.4 knows (the stand-in drops others)
 
-    private static (int Code, string Out) Run(TimeSpan timeout, IDictionary<string, string>? env, params string[] argv)
-    {
-        var psi = new ProcessStartInfo(argv[0]) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var a in argv.Skip(1)) psi.ArgumentList.Add(a);
-        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
-        using var p = Process.Start(psi)!;
-        p.StandardInput.Close();
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(timeout))
-        {
-            p.Kill(entireProcessTree: true);
-            return (-1, $"timed out after {timeout}: {string.Join(' ', argv)}\n{o.Result}{e.Result}");
-        }
-        return (p.ExitCode, o.Result + e.Result);
-    }
+    private static (int Code, string Out) Run(TimeSpan timeout, IDictionary<string, string>? env, params string[] argv) => Shell.Run(timeout, env, argv);
 
     private static string[] SshArgs(int i) => ["ssh", "-i", LabKit.Key, "-o", "UserKnownHostsFile=" + LabKit.KnownHosts, "-o", "StrictHostKeyChecking=yes",
         "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", $"root@{LabKit.Addr(i)}"];
@@ -62,19 +47,7 @@ public sealed class LabStandInTests(ITestOutputHelper output)
         }
     }
 
-    // KubeforgeBinary is artifacts/kubeforge, rebuilt with ./build.sh when a source under src/ is newer.
-    private static string KubeforgeBinary()
-    {
-        var bin = Path.Join(LabKit.Repo, "artifacts", "kubeforge");
-        var newest = Directory.GetFiles(Path.Join(LabKit.Repo, "src"), "*.cs*", SearchOption.AllDirectories)
-            .Where(f => !f.Contains("/obj/") && !f.Contains("/bin/")).Max(File.GetLastWriteTimeUtc);
-        if (!File.Exists(bin) || File.GetLastWriteTimeUtc(bin) < newest)
-        {
-            var (code, o) = Run(TimeSpan.FromMinutes(15), null, Path.Join(LabKit.Repo, "build.sh"));
-            Assert.True(code == 0, o);
-        }
-        return bin;
-    }
+    private static string KubeforgeBinary() => Shell.KubeforgeBinary();
 
     [Fact]
     public void InitAndJoinRunAgainstTheStandIns()
