@@ -206,6 +206,7 @@ boot_nspawn() {
     t=$((t+1)); [ $t -lt 600 ] || die "$name: no host0"; sleep 0.1
     init="$(cat /proc/"$pid"/task/*/children 2>/dev/null | awk '{print $1}' | head -1)"; [ -n "$init" ] || init=$pid
   done
+  echo "$init" > "$STATE/$name.init"   # the container's PID 1: down/poweroff kill it even if nspawn is gone
   nsenter -t "$init" -n ip addr add "$addr/24" dev host0
   nsenter -t "$init" -n ip link set host0 up
   nsenter -t "$init" -n ip route add default via "$NET.1" 2>/dev/null || true
@@ -301,6 +302,7 @@ cmd_poweroff() {
   # SIGKILL the container's init (PID 1 of its PID namespace: the kernel then kills every process in it, and its network
   # namespace with the VIP goes away), then nspawn; killing only nspawn leaves the container running
   init="$(cat /proc/"$pid"/task/*/children 2>/dev/null | awk '{print $1}' | head -1)"
+  [ -n "$init" ] || init="$(cat "$STATE/$name.init" 2>/dev/null || true)"
   [ -z "$init" ] || kill -KILL "$init" 2>/dev/null || true
   kill -KILL "$pid" 2>/dev/null || true
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -331,6 +333,13 @@ cmd_down() {
       kill -0 "$pid" 2>/dev/null && { echo "pid $pid did not stop in 30 s, sending SIGKILL"; kill -KILL "$pid"; sleep 0.5; }
     fi
     rm -f "$pf"
+  done
+  for f in "$STATE"/h*.init; do
+    [ -f "$f" ] || continue
+    local ip; ip="$(cat "$f")"
+    # a container whose nspawn died (e.g. killed) keeps running under PID 1 of the machine: stop it by its own PID 1
+    [ "$(cat /proc/"$ip"/comm 2>/dev/null)" = systemd ] && kill -KILL "$ip" 2>/dev/null || true
+    rm -f "$f"
   done
   for d in "$RUNDIR"/h*; do
     [ -d "$d" ] || continue
