@@ -72,7 +72,7 @@ public static class ClusterApiSteps
                     return (cp, node, bytes);
                 }
             }
-            catch (Exception e) when (e is not OperationCanceledException and not UserError || !ct.IsCancellationRequested && e is not UserError)
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested) // unreachable (SSH errors are UserErrors too): try the next
             {
                 last = e;
                 ctx.Ui.Warn("cluster", $"{cp.Name} is unreachable ({e.Message.Split('\n')[0]}); trying the next control plane");

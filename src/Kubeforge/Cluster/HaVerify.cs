@@ -286,7 +286,7 @@ public sealed class HaVerify(ClusterFile file, Func<ClusterHost, IHost> hostOf, 
                     return HttpKubeApi.FromKubeConfig(bytes, TimeSpan.FromSeconds(2), "admin.conf", new Uri($"https://{file.ControlPlaneEndpoint}"));
                 }
             }
-            catch (Exception e) when (e is not OperationCanceledException and not UserError)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
                 ui.Warn("ha verify", $"{cp.Name}: {e.Message.Split('\n')[0]}");
             }

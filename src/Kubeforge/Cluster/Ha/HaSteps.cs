@@ -84,7 +84,7 @@ public static class HaSteps
                     return new ManagedFile(paths.CaFile, pem, FileModes.Public);
                 }
             }
-            catch (Exception e) when (e is not OperationCanceledException and not UserError)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
                 ctx.Ui.Warn("load-balancer", $"{cp.Name}: {e.Message.Split('\n')[0]}; trying the next control plane for the cluster CA");
             }
