@@ -136,16 +136,24 @@ public static class ClusterCommands
             }
             var existing = s.File.Hosts.Select(h => h.Name).Except(added).ToList();
             var stages = ClusterPlan.Build(s.File, existing);
-            return await RunStagesAsync(io, s, stages, "add-node", ct).ConfigureAwait(false);
+            // the cluster-wide "checks" step wants every node and etcd member healthy; adding a node must also work while a
+            // control plane is down, so add-node checks only what it did and points to status for the rest
+            var steps = ClusterPlan.Steps.Keys.Where(k => k != "checks").ToList();
+            var code = await RunStagesAsync(io, s, stages, "add-node", ct, steps).ConfigureAwait(false);
+            if (code == 0)
+            {
+                io.Ui.Info("add-node", $"see the whole cluster's health with: kubeforge status -f {s.File.Source}");
+            }
+            return code;
         });
         return cmd;
     }
 
-    private static async Task<int> RunStagesAsync(CliIo io, Session s, IReadOnlyList<PlanStage> stages, string what, CancellationToken ct)
+    private static async Task<int> RunStagesAsync(CliIo io, Session s, IReadOnlyList<PlanStage> stages, string what, CancellationToken ct, IReadOnlyCollection<string>? steps = null)
     {
         var journal = Journal.Load(Path.Join(s.StateDir, Journal.FileName));
         var runner = new ClusterRunner(s.File, ClusterSteps.Table, s.Pool, journal, new PlainRunSink(io.Out), io.Env.Time);
-        var result = await runner.RunAsync(stages, new RunOptions { KubeforgeVersion = VersionCommand.Version }, ct).ConfigureAwait(false);
+        var result = await runner.RunAsync(stages, new RunOptions { KubeforgeVersion = VersionCommand.Version, Steps = steps }, ct).ConfigureAwait(false);
         io.Out.Write(RunSummary.Render(result));
         io.Ui.Info(what, result.Failed ? "failed; fix the problem above and run it again (finished work is skipped)" : "done");
         return result.ExitCode;
