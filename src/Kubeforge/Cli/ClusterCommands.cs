@@ -138,7 +138,7 @@ public static class ClusterCommands
             var stages = ClusterPlan.Build(s.File, existing);
             // the cluster-wide "checks" step wants every node and etcd member healthy; adding a node must also work while a
             // control plane is down, so add-node checks only what it did and points to status for the rest
-            var steps = ClusterPlan.Steps.Keys.Where(k => k != "checks").ToList();
+            var steps = stages.SelectMany(st => st.Tasks).Select(t => t.Step).Distinct().Where(k => k != "checks").ToList();
             var code = await RunStagesAsync(io, s, stages, "add-node", ct, steps).ConfigureAwait(false);
             if (code == 0)
             {
