@@ -71,6 +71,12 @@ public sealed class LabStandInTests(ITestOutputHelper output)
                 Assert.Contains("kubeforge-labnode kubelet", Ssh(i, "cat /usr/bin/kubelet; systemctl is-enabled kubelet; systemctl cat kubelet"));
             }
 
+            // the guide's §1 first (init's preflight refuses ip_forward 0 and containerd's cgroupfs driver, like kubeadm)
+            foreach (var i in new[] { 1, 2 })
+            {
+                Ssh(i, "kubeforge prepare 2>&1", 180);
+            }
+
             // init: no image pull in init's preflight (Preflight.RunInitAsync checks only files and the user), so nothing to ignore
             var sw = Stopwatch.StartNew();
             var init = Ssh(1, $"kubeforge init --kubernetes-version {Version} --pod-network-cidr 10.244.0.0/16 --cni flannel 2>&1", 300);
