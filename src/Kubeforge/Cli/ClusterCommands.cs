@@ -84,7 +84,7 @@ public static class ClusterCommands
         verify.SetAction(async (pr, ct) =>
         {
             await using var s = c.Open(io, pr);
-            var v = new HaVerify(s.File, s.Pool.Get, io.Ui, s.StateDir) { VipBound = HaVerifyBounds.Vip(s.File) };
+            var v = new HaVerify(s.File, s.Pool.Get, io.Ui, s.StateDir);
             if (!pr.GetValue(yes))
             {
                 io.Out.WriteLine($"ha verify stops, one at a time and briefly, the load balancer, an API server and the scheduler/controller-manager leaders of cluster \"{s.File.Name}\", then restores them. Continue? [y/N]");
@@ -254,12 +254,4 @@ public static class ClusterCommands
         }
         return leftovers.Values.Any(l => l.Any(x => !x.StartsWith("note:", StringComparison.Ordinal))) ? 2 : 0;
     }
-}
-
-/// <summary>HaVerifyBounds derives ha verify's bounds from the HA settings.</summary>
-public static class HaVerifyBounds
-{
-    /// <summary>Vip is the longest acceptable API gap through the VIP: keepalived's failover (see docs/ha.md) plus the load
-    /// balancer's health-check detection, with one second of margin for the probe.</summary>
-    public static TimeSpan Vip(ClusterFile file) => TimeSpan.FromSeconds(5);
 }
