@@ -9,6 +9,7 @@ namespace Kubeforge.IntegrationTests.Ha;
 /// <summary>VipFailoverTests run three network-namespace "control planes" with the test API server, haproxy and keepalived
 /// started from Kubeforge's rendered configs, and measure (polling every 50 ms) how fast the VIP and the API through it
 /// come back after the holder's keepalived stops, the holder's whole host dies, or only its API server stops.</summary>
+[Collection("timing")]
 public sealed class VipFailoverTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(50);

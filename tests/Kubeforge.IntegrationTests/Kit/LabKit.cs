@@ -4,6 +4,11 @@ namespace Kubeforge.IntegrationTests.Kit;
 [CollectionDefinition("lab", DisableParallelization = true)]
 public sealed class LabCollection;
 
+/// <summary>TimingCollection runs tests whose assertions are wall-clock bounds (lease takeovers) alone, with no other test
+/// class loading this machine's two cores at the same moment.</summary>
+[CollectionDefinition("timing", DisableParallelization = true)]
+public sealed class TimingCollection;
+
 /// <summary>LabKit locates tests/lab/lab.sh and names the lab's addresses. The lab's bridge, subnet, state and run folders come
 /// from KFLAB_BRIDGE, KFLAB_NET, KFLAB_STATE, KFLAB_RUNDIR (lab.sh reads the same variables), so two checkouts can run their
 /// lab tests at once on one machine with different values.</summary>

@@ -11,6 +11,7 @@ namespace Kubeforge.IntegrationTests.LeaderElection;
 
 /// <summary>Three samples/leader-service replicas as processes against the standalone test API server: exactly one
 /// answers 200 at any moment, also across a kill -9 of the leader; every process is stopped by PID at the end.</summary>
+[Collection("timing")]
 public class LeaderServiceProcessTests(ITestOutputHelper output)
 {
     private static int FreePort()
