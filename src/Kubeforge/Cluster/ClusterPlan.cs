@@ -5,9 +5,14 @@ namespace Kubeforge.Cluster;
 /// <summary>PlanTask is one step on one host.</summary>
 public sealed record PlanTask(string Step, ClusterHost Host);
 
-/// <summary>PlanStage is a named set of tasks that run concurrently; the next stage starts when all are done.</summary>
+/// <summary>PlanStage is a named set of tasks that run concurrently; the next stage starts when all are done (except
+/// between host-local stages, see <see cref="HostLocal"/>).</summary>
 public sealed record PlanStage(string Name, IReadOnlyList<PlanTask> Tasks)
 {
+    /// <summary>HostLocal is true when every task of the stage only reads and changes its own host (host preparation):
+    /// consecutive host-local stages run per host, each host going on to its next step without waiting for the others.</summary>
+    public bool HostLocal => Tasks.All(t => ClusterPlan.HostLocalSteps.Contains(t.Step));
+
     /// <summary>Hosts lists the distinct hosts of the stage in task order.</summary>
     public IEnumerable<ClusterHost> Hosts => Tasks.Select(t => t.Host).Distinct();
 }
@@ -77,6 +82,9 @@ public static class ClusterPlan
         ["checks"] = "wait until all nodes are Ready, etcd is healthy and the endpoint answers through the VIP",
     };
 
+    /// <summary>HostLocalSteps are the steps that touch nothing but their own host (see <see cref="PlanStage.HostLocal"/>).</summary>
+    public static readonly IReadOnlySet<string> HostLocalSteps = new HashSet<string>(StringComparer.Ordinal) { "preflight", "os-prepare", "containerd", "packages", "images" };
+
     /// <summary>Build returns the stages that create the cluster of file. existing names hosts already in the
     /// cluster: they are skipped, except that the HA load balancer is reconfigured on every control plane when
     /// control planes are added. With no existing hosts it is the full install.</summary>
@@ -135,7 +143,7 @@ public static class ClusterPlan
         var sb = new System.Text.StringBuilder();
         sb.Append($"Cluster \"{file.Name}\": Kubernetes {file.Version}, {file.ControlPlanes.Count()} control plane(s), {file.Workers.Count()} worker(s)");
         sb.Append(file.Ha is { } ha ? $", endpoint {file.ControlPlaneEndpoint} ({ha.LoadBalancer} + keepalived)\n" : "\n");
-        sb.Append("Tasks of one stage run concurrently; stages run in order. Nothing has been executed.\n\n");
+        sb.Append("Tasks of one stage run concurrently; stages run in order, except that each host goes through the host-preparation\nstages (preflight to images) without waiting for the others. Nothing has been executed.\n\n");
         foreach (var r in rows)
         {
             sb.Append(string.Join("  ", r.Select((cell, c) => c == r.Length - 1 ? cell : cell.PadRight(widths[c]))).TrimEnd()).Append('\n');

@@ -100,8 +100,18 @@ public static class ClusterSteps
         }
         var facts = await HostFacts.GatherAsync(FactsHost(ctx.Node), ctx.Time, ct).ConfigureAwait(false);
         ctx.Shared[key] = facts;
+        if (facts.Snapshot is { } files)
+        {
+            ctx.Shared["snapshot/" + ctx.Host.Name] = new FileSnapshot(files);
+        }
         return facts;
     }
+
+    /// <summary>PrepHost is the task's host seen through the snapshot of config files the facts round read: the host-
+    /// preparation steps compare and back up those files without an SSH round trip per read (the snapshot stays true:
+    /// writes update it, commands that may change files forget it).</summary>
+    private static IHost PrepHost(StepContext ctx) =>
+        ctx.Shared.TryGetValue("snapshot/" + ctx.Host.Name, out var s) && s is FileSnapshot snap ? new SnapshotHost(ctx.Node, snap) : ctx.Node;
 
     private static async Task<StepResult> PreflightAsync(StepContext ctx, CancellationToken ct)
     {
@@ -136,7 +146,7 @@ public static class ClusterSteps
     private static async Task<StepResult> OsPrepareAsync(StepContext ctx, CancellationToken ct)
     {
         var facts = await FactsAsync(ctx, fresh: false, ct).ConfigureAwait(false);
-        var steps = await OsPrep.RunAsync(ctx.Node, facts, new OsPrepOptions
+        var steps = await OsPrep.RunAsync(PrepHost(ctx), facts, new OsPrepOptions
         {
             Timestamp = ctx.Time.GetUtcNow(),
             ControlPlane = ctx.Host.IsControlPlane,
@@ -178,7 +188,7 @@ public static class ClusterSteps
             }
             mirrors.Add(new Node.RegistryMirror(m.Registry, m.Endpoints[0], caPath));
         }
-        var steps = await Containerd.RunAsync(ctx.Node, facts, new ContainerdOptions
+        var steps = await Containerd.RunAsync(PrepHost(ctx), facts, new ContainerdOptions
         {
             SandboxImage = SandboxImage(f, ctx.Host),
             Install = install,

@@ -157,6 +157,17 @@ public sealed class ClusterRunner(ClusterFile file, IReadOnlyDictionary<string, 
                 notStarted++;
                 continue;
             }
+            var end = i;
+            while (end + 1 < selected.Count && selected[i].Stage.HostLocal && selected[end + 1].Stage.HostLocal)
+            {
+                end++;
+            }
+            if (end > i)
+            {
+                outcomes.AddRange(await RunLanesAsync(selected, i, end, o, gate, ct).ConfigureAwait(false));
+                i = end;
+                continue;
+            }
             var stage = i + 1;
             outcomes.AddRange(await Task.WhenAll(tasks.Select(t => RunTaskAsync(stage, t, forced, o, gate, ct))).ConfigureAwait(false));
         }
@@ -170,6 +181,44 @@ public sealed class ClusterRunner(ClusterFile file, IReadOnlyDictionary<string, 
                 (notStarted > 0 ? $"; {notStarted} later stage(s) not started" : ""),
         });
         return result;
+    }
+
+    /// <summary>RunLanesAsync runs the host-local stages first..last as one lane per host: a host goes through its tasks of
+    /// those stages in order without waiting for the other hosts (no barrier: the slowest host no longer holds everyone
+    /// back at each step). A failed task ends its host's lane; the other lanes finish. Outcomes come back in stage order.</summary>
+    private async Task<IReadOnlyList<TaskOutcome>> RunLanesAsync(IReadOnlyList<(PlanStage Stage, IReadOnlyList<PlanTask> Tasks, bool Forced)> selected,
+        int first, int last, RunOptions o, SemaphoreSlim gate, CancellationToken ct)
+    {
+        var lanes = new List<(ClusterHost Host, List<(int Stage, PlanTask Task, bool Forced)> Tasks)>();
+        for (var k = first; k <= last; k++)
+        {
+            foreach (var t in selected[k].Tasks)
+            {
+                var lane = lanes.FindIndex(l => l.Host.Name == t.Host.Name);
+                if (lane < 0)
+                {
+                    lanes.Add((t.Host, []));
+                    lane = lanes.Count - 1;
+                }
+                lanes[lane].Tasks.Add((k + 1, t, selected[k].Forced));
+            }
+        }
+        var results = await Task.WhenAll(lanes.Select(async lane =>
+        {
+            var done = new List<TaskOutcome>();
+            foreach (var (stage, t, forced) in lane.Tasks)
+            {
+                var r = await RunTaskAsync(stage, t, forced, o, gate, ct).ConfigureAwait(false);
+                done.Add(r);
+                if (r.Status == StepStatus.Failed)
+                {
+                    break;
+                }
+            }
+            return done;
+        })).ConfigureAwait(false);
+        var order = lanes.Select((l, n) => (l.Host.Name, n)).ToDictionary(x => x.Name, x => x.n, StringComparer.Ordinal);
+        return results.SelectMany(r => r).OrderBy(r => r.Stage).ThenBy(r => order[r.Host]).ToList();
     }
 
     private async Task<TaskOutcome> RunTaskAsync(int stage, PlanTask t, bool forced, RunOptions o, SemaphoreSlim gate, CancellationToken ct)

@@ -169,17 +169,19 @@ public static partial class Containerd
             steps.Add(new PrepStep("containerd-install", true, $"unpacked {Path.GetFileName(tarball)} into /usr/local and wrote {UnitFile}"));
         }
 
-        var changed = await host.WriteIfChangedAsync(ConfigFile, Encoding.UTF8.GetBytes(RenderConfig(o.SandboxImage)), FileModes.Public, ct: ct).ConfigureAwait(false);
-        var old = facts.File(ConfigFile);
-        if (changed && old is not null)
+        var config = Encoding.UTF8.GetBytes(RenderConfig(o.SandboxImage));
+        var current = await host.ReadFileAsync(ConfigFile, ct).ConfigureAwait(false);
+        if (current is not null && !current.AsSpan().SequenceEqual(config))
         {
-            // keep the previous config next to it; only the first kubeforge run finds a foreign one
+            // keep the previous config next to it, before replacing it; only the first kubeforge run finds a foreign one
             var backup = $"{ConfigFile}.kubeforge-backup";
             if (!await host.ExistsAsync(backup, ct).ConfigureAwait(false))
             {
-                await host.WriteFileAsync(backup, Encoding.UTF8.GetBytes(old), FileModes.Public, ct: ct).ConfigureAwait(false);
+                var mode = (await host.StatAsync(ConfigFile, ct).ConfigureAwait(false)).Mode & 0xFFF;
+                await host.WriteFileAsync(backup, current, mode == 0 ? FileModes.Public : mode, ct: ct).ConfigureAwait(false);
             }
         }
+        var changed = await host.WriteIfChangedAsync(ConfigFile, config, FileModes.Public, ct: ct).ConfigureAwait(false);
         var mirrors = new List<string>();
         foreach (var m in o.Mirrors)
         {
@@ -203,7 +205,9 @@ public static partial class Containerd
             {
                 await Must(host, ["systemctl", "daemon-reload"], ct).ConfigureAwait(false);
             }
-            await Must(host, ["systemctl", "enable", "containerd"], ct).ConfigureAwait(false);
+            // --no-reload: enabling only adds the boot-time links; the unit is loaded already (a fresh install reloaded
+            // above), and a daemon-reload per host is the most expensive thing systemd does here
+            await Must(host, ["systemctl", "enable", "--no-reload", "containerd"], ct).ConfigureAwait(false);
             await Must(host, ["systemctl", "restart", "containerd"], ct).ConfigureAwait(false);
             steps.Add(new PrepStep("containerd-restart", true, active ? "restarted containerd (config changed)" : "started containerd"));
         }

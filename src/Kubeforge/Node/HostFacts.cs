@@ -19,6 +19,9 @@ public sealed record NetInterface(string Name, string Mac, bool Up, IReadOnlyLis
         .Where(a => a != "127.0.0.1" && a != "::1" && !a.StartsWith("fe80:", StringComparison.OrdinalIgnoreCase) && !a.StartsWith("127.", StringComparison.Ordinal));
 }
 
+/// <summary>SnapshotFile is one config file as the fact script read it: bytes and permission bits.</summary>
+public sealed record SnapshotFile(byte[] Content, int Mode);
+
 /// <summary>HostFacts is what the installer knows about one machine after one round of read-only commands and file
 /// reads through IHost. Parsing is done by the pure static functions below (unit-tested with captured outputs).</summary>
 public sealed record HostFacts
@@ -65,6 +68,10 @@ public sealed record HostFacts
     /// <summary>Files holds the config files read (null when absent), by node path.</summary>
     public IReadOnlyDictionary<string, string?> Files { get; init; } = new Dictionary<string, string?>();
 
+    /// <summary>Snapshot holds the config files' bytes and modes as the fact script read them (null when the files were
+    /// read through the host instead); <see cref="Hosts.SnapshotHost"/> answers reads from it.</summary>
+    public IReadOnlyDictionary<string, SnapshotFile?>? Snapshot { get; init; }
+
     /// <summary>File returns a read config file's text or null.</summary>
     public string? File(string path) => Files.TryGetValue(path, out var t) ? t : null;
 
@@ -79,8 +86,10 @@ public sealed record HostFacts
         "/etc/selinux/config", "/var/lib/kubelet/config.yaml", OsPrep.ModulesFile, OsPrep.SysctlFile,
     ];
 
-    // A constant script: each section starts with a marker line; nothing is interpolated.
-    private const string Script = """
+    // A constant script: each section starts with a marker line; nothing from outside is interpolated (the file list is
+    // ConfigFiles). It forks as little as it can — every process start costs tens of milliseconds on a busy host —, so
+    // /proc files are read with the shell's `read`, PATH is searched with `[ -x ]`, and systemctl is asked once.
+    private const string ScriptHead = """
         s() { echo "@@kf:$1"; }
         s arch; uname -m
         s systemd; [ -d /run/systemd/system ] && echo yes || echo no
@@ -88,36 +97,91 @@ public sealed record HostFacts
         s route; ip -j route show default 2>/dev/null
         s route6; ip -j -6 route show default 2>/dev/null
         s addr; ip -j addr 2>/dev/null
-        s swaps; cat /proc/swaps 2>/dev/null
-        s selinux; if command -v getenforce >/dev/null 2>&1; then getenforce; elif [ -f /sys/fs/selinux/enforce ]; then cat /sys/fs/selinux/enforce; fi
-        s hostname; cat /proc/sys/kernel/hostname 2>/dev/null || hostname
-        s resolve; getent hosts "$(cat /proc/sys/kernel/hostname 2>/dev/null)" 2>/dev/null
-        s uuid; cat /sys/class/dmi/id/product_uuid 2>/dev/null
+        s swaps; [ -r /proc/swaps ] && while IFS= read -r l; do echo "$l"; done </proc/swaps
+        s selinux; if command -v getenforce >/dev/null 2>&1; then getenforce; elif [ -f /sys/fs/selinux/enforce ]; then read -r v </sys/fs/selinux/enforce && echo "$v"; fi
+        h=; [ -r /proc/sys/kernel/hostname ] && read -r h </proc/sys/kernel/hostname; [ -n "$h" ] || h=$(hostname)
+        s hostname; echo "$h"
+        s resolve; getent hosts "$h" 2>/dev/null
+        s uuid; [ -r /sys/class/dmi/id/product_uuid ] && read -r v </sys/class/dmi/id/product_uuid 2>/dev/null && echo "$v"
         s nproc; nproc 2>/dev/null
-        s meminfo; grep MemTotal /proc/meminfo 2>/dev/null
+        s meminfo; while read -r k v u; do [ "$k" = MemTotal: ] && { echo "$k $v $u"; break; }; done </proc/meminfo
         for k in net/ipv4/ip_forward net/bridge/bridge-nf-call-iptables net/bridge/bridge-nf-call-ip6tables net/ipv6/conf/default/forwarding; do
-          [ -f /proc/sys/$k ] && { s "sysctl $k"; cat /proc/sys/$k; }
+          [ -f /proc/sys/$k ] && { s "sysctl $k"; read -r v </proc/sys/$k && echo "$v"; }
         done
         s ports; ss -ltnH 2>/dev/null
-        s bins; for b in ip iptables mount nsenter conntrack ebtables ethtool socat tc touch crictl modprobe sysctl swapoff setenforce containerd ctr runc kubelet kubeadm kubectl update-ca-trust update-ca-certificates firewall-cmd apt-get dnf yum docker; do p=$(command -v $b 2>/dev/null) && echo "$b $p"; done
-        s modules; cut -d' ' -f1 /proc/modules 2>/dev/null
-        s services; for u in containerd docker systemd-resolved kubelet firewalld; do [ "$(systemctl is-active $u 2>/dev/null)" = active ] && echo $u; done
-        s containerd; containerd --version 2>/dev/null
-        s kubelet; kubelet --version 2>/dev/null
-        s time; date +%s.%N
+        s bins; for b in ip iptables mount nsenter conntrack ebtables ethtool socat tc touch crictl modprobe sysctl swapoff setenforce containerd ctr runc kubelet kubeadm kubectl update-ca-trust update-ca-certificates firewall-cmd apt-get dnf yum docker; do
+          IFS=:; for d in $PATH; do [ -f "$d/$b" ] && [ -x "$d/$b" ] && { echo "$b $d/$b"; break; }; done; unset IFS
+        done
+        s modules; [ -r /proc/modules ] && while read -r m _; do echo "$m"; done </proc/modules
+        s services; set -- containerd docker systemd-resolved kubelet firewalld
+        command -v systemctl >/dev/null 2>&1 && systemctl is-active "$@" 2>/dev/null | while read -r st; do [ "$st" = active ] && echo "$1"; shift; done
+        s containerd; command -v containerd >/dev/null 2>&1 && containerd --version 2>/dev/null
+        s kubelet; command -v kubelet >/dev/null 2>&1 && kubelet --version 2>/dev/null
         """;
 
-    /// <summary>GatherAsync runs the fact script and reads the config files in one concurrent round; the clock skew is
-    /// measured against now() around the round. Unsupported or unreadable os-release is a UserError naming the host.</summary>
+    // The config files, read in the same round: base64 of each regular file, then one stat for the modes.
+    private static readonly string ScriptFiles =
+        $"for f in {string.Join(' ', ConfigFiles)}; do [ -f \"$f\" ] && {{ s \"file $f\"; base64 -- \"$f\"; }}; done\n" +
+        $"s filemodes; stat -L -c '%a %n' -- {string.Join(' ', ConfigFiles)} 2>/dev/null\n";
+
+    private static readonly string Script = ScriptHead + "\n" + ScriptFiles + "s time; date +%s.%N\n";
+
+    private static readonly string ScriptNoFiles = ScriptHead + "\ns time; date +%s.%N\n";
+
+    /// <summary>GatherAsync runs the fact script — one command, which also reads the config files (ConfigFiles) — and
+    /// measures the clock skew against now() around it. On a local host with a --rootfs the files are read through the
+    /// host instead (the script sees the real machine). Unsupported or unreadable os-release is a UserError naming the host.</summary>
     public static async Task<HostFacts> GatherAsync(IHost host, TimeProvider time, CancellationToken ct = default)
     {
-        var files = ConfigFiles.Select(async f => (f, await host.ReadTextAsync(f, ct).ConfigureAwait(false))).ToList();
+        var viaHost = host is LocalHost { Rootfs: not null };
+        var files = viaHost ? ConfigFiles.Select(async f => (f, await host.ReadTextAsync(f, ct).ConfigureAwait(false))).ToList() : [];
         var t0 = time.GetUtcNow();
-        var run = await host.RunAsync(["sh", "-c", Script], null, ct).ConfigureAwait(false);
+        var run = await host.RunAsync(["sh", "-c", viaHost ? ScriptNoFiles : Script], null, ct).ConfigureAwait(false);
         var t1 = time.GetUtcNow();
-        var read = await Task.WhenAll(files).ConfigureAwait(false);
         var mid = t0 + (t1 - t0) / 2;
-        return Parse(host.Name, run.Stdout, read.ToDictionary(x => x.f, x => x.Item2), mid);
+        if (viaHost)
+        {
+            var read = await Task.WhenAll(files).ConfigureAwait(false);
+            return Parse(host.Name, run.Stdout, read.ToDictionary(x => x.f, x => x.Item2), mid);
+        }
+        var sections = Sections(run.Stdout);
+        if (!sections.ContainsKey("filemodes"))
+        {
+            // the script did not get to its file part (a host whose sh answered something else): read them one by one
+            var one = await Task.WhenAll(ConfigFiles.Select(async f => (f, await host.ReadTextAsync(f, ct).ConfigureAwait(false)))).ConfigureAwait(false);
+            return Parse(host.Name, run.Stdout, one.ToDictionary(x => x.f, x => x.Item2), mid);
+        }
+        var snapshot = ParseFileSections(sections);
+        return Parse(host.Name, run.Stdout, snapshot.ToDictionary(kv => kv.Key, kv => kv.Value is { } v ? System.Text.Encoding.UTF8.GetString(v.Content) : null), mid) with
+        {
+            Snapshot = snapshot,
+        };
+    }
+
+    /// <summary>ParseFileSections reads the script's "file PATH" sections (base64) and its "filemodes" section into a
+    /// snapshot of every ConfigFiles path: content and mode, or null when the path is not a regular file.</summary>
+    public static IReadOnlyDictionary<string, SnapshotFile?> ParseFileSections(IReadOnlyDictionary<string, string> sections)
+    {
+        var modes = new Dictionary<string, int>(StringComparer.Ordinal);
+        if (sections.TryGetValue("filemodes", out var ms))
+        {
+            foreach (var line in ms.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var sp = line.IndexOf(' ');
+                if (sp > 0 && int.TryParse(line[..sp], out _))
+                {
+                    modes[line[(sp + 1)..].Trim()] = Convert.ToInt32(line[..sp], 8);
+                }
+            }
+        }
+        var d = new Dictionary<string, SnapshotFile?>(StringComparer.Ordinal);
+        foreach (var path in ConfigFiles)
+        {
+            d[path] = sections.TryGetValue("file " + path, out var b64) && modes.TryGetValue(path, out var mode)
+                ? new SnapshotFile(Convert.FromBase64String(string.Concat(b64.Where(c => !char.IsWhiteSpace(c)))), mode)
+                : null;
+        }
+        return d;
     }
 
     /// <summary>Sections splits the script output into marker → text.</summary>

@@ -141,13 +141,35 @@ public sealed class RunnerTests : IDisposable
             {
                 continue;
             }
-            // every task of an earlier stage has ended before a task of a later stage starts
+            // every task of an earlier stage has ended before a task of a later stage starts — on the same host only,
+            // while both stages are host preparation (one lane per host)
             var stage = stageOf[trace[i].Task];
+            var host = trace[i].Task.Split('@')[1];
+            var local = stages[stage].HostLocal;
             var ended = trace.Take(i).Where(x => x.Event == "end").Select(x => x.Task).ToHashSet();
-            Assert.All(stageOf.Where(kv => kv.Value < stage), kv => Assert.Contains(kv.Key, ended));
+            Assert.All(stageOf.Where(kv => kv.Value < stage && (!local || kv.Key.EndsWith("@" + host, StringComparison.Ordinal))), kv => Assert.Contains(kv.Key, ended));
         }
         Assert.Equal(stageOf.Count, r.Tasks.Count);
         Assert.Equal(4, w.Created);
+    }
+
+    [Fact]
+    public async Task EachHostGoesThroughHostPreparationWithoutWaitingForSlowerHosts()
+    {
+        var f = File(2);
+        var w = new World();
+        w.Hook = (ctx, s) => s == "preflight" && ctx.Host.Name == "w1" ? Task.Delay(400) : Task.CompletedTask;
+        var (r, _) = await Run(f, w);
+        Assert.Equal(0, r.ExitCode);
+        var trace = w.Trace.ToList();
+        int At(string ev, string task) => trace.FindIndex(x => x.Event == ev && x.Task == task);
+        // cp and w2 reach their images step while w1 is still in preflight...
+        Assert.True(At("end", "images@cp") < At("end", "preflight@w1"), "cp waited for w1's preflight");
+        Assert.True(At("end", "images@w2") < At("end", "preflight@w1"), "w2 waited for w1's preflight");
+        // ...but the first cluster-wide step waits for every host's preparation
+        Assert.True(At("start", "init@cp") > At("end", "images@w1"));
+        // outcomes come back in stage order, hosts in file order within a stage
+        Assert.Equal(["preflight@cp", "preflight@w1", "preflight@w2", "os-prepare@cp"], r.Tasks.Take(4).Select(t => $"{t.Step}@{t.Host}"));
     }
 
     [Fact]
@@ -168,7 +190,10 @@ public sealed class RunnerTests : IDisposable
         var (r, ev) = await Run(f, w, extra: new PlainRunSink(plain));
         Assert.Equal(1, r.ExitCode);
         Assert.Equal(3, r.Tasks.Count(t => t.Step == "containerd" && t.Status == StepStatus.Done));
-        Assert.DoesNotContain(r.Tasks, t => t.Step is "packages" or "images" or "init");
+        // w2's lane stops at its failure; the other hosts finish their host preparation; nothing after it starts
+        Assert.DoesNotContain(r.Tasks, t => t.Host == "w2" && t.Step is "packages" or "images");
+        Assert.Equal(3, r.Tasks.Count(t => t.Step == "images" && t.Status == StepStatus.Done));
+        Assert.DoesNotContain(r.Tasks, t => t.Step is "init" or "join-worker" or "cni" or "checks");
         Assert.True(r.StagesNotStarted > 0);
         var summary = RunSummary.Render(r);
         Assert.Contains("FAILED containerd on w2", summary);
