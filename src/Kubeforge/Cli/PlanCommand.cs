@@ -51,6 +51,8 @@ public static class PlanCommand
         {
             throw new UserError($"--file: cluster file \"{path}\" does not exist; write one (kubeforge config print cluster > cluster.yaml) or omit -f for a single-node cluster on this machine");
         }
-        return ClusterFile.Parse(File.ReadAllText(path), path);
+        var file = ClusterFile.Parse(File.ReadAllText(path), path);
+        file.LoadKeys(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        return file;
     }
 }

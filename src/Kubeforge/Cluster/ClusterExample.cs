@@ -53,6 +53,8 @@ public static class ClusterExample
           mirror:
             preset: aliyun
             # imageRepository: registry.example.com/k8s     # overrides the preset
+            # packageRepository: http://10.0.0.1/k8s/       # Kubernetes packages in the pkgs.k8s.io layout (<base>v1.29/deb/, /rpm/)
+            # packageKey: ./k8s-mirror.asc                  # the key that repository is signed with (default: its Release.key)
             # osPackageRepository: http://10.0.0.1/debian   # offline mirror of the OS's packages (containerd, runc), GPG-checked
             # osPackageKey: ./os-mirror.asc                 # the key that mirror is signed with (file on this machine)
             registryMirrors:                # containerd mirrors for images outside imageRepository (e.g. flannel)

@@ -78,6 +78,27 @@ public sealed partial class ClusterFile
         return copy;
     }
 
+    /// <summary>LoadKeys reads spec.mirror.osPackageKey and packageKey (relative to dir, the cluster file's folder); a missing
+    /// file or one that is no OpenPGP public key is a UserError naming the field.</summary>
+    public void LoadKeys(string dir)
+    {
+        Mirror.OsPackageKeyData = Mirror.OsPackageKey is { } os ? ReadKey(dir, os, "spec.mirror.osPackageKey") : null;
+        Mirror.PackageKeyData = Mirror.PackageKey is { } pk ? ReadKey(dir, pk, "spec.mirror.packageKey") : null;
+    }
+
+    private static byte[] ReadKey(string dir, string path, string field)
+    {
+        var full = path.StartsWith("~/", StringComparison.Ordinal) ? System.IO.Path.Join(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), path[2..])
+            : System.IO.Path.IsPathRooted(path) ? path : System.IO.Path.GetFullPath(System.IO.Path.Join(dir, path));
+        if (!File.Exists(full))
+        {
+            throw new UserError($"{field}: {full} does not exist; export the repository's signing key there with gpg --export --armor KEYID");
+        }
+        var key = File.ReadAllBytes(full);
+        return Node.OsMirror.IsOpenPgpKey(key) ? key
+            : throw new UserError($"{field}: {full} is not an OpenPGP public key (armored or binary); export it with gpg --export [--armor] KEYID");
+    }
+
     /// <summary>Host returns the host named name or throws a UserError listing the names.</summary>
     public ClusterHost Host(string name) => Hosts.FirstOrDefault(h => h.Name == name)
         ?? throw new UserError($"{Source}: no host named \"{name}\" in spec.hosts; known hosts: {string.Join(", ", Hosts.Select(h => h.Name))}");
@@ -179,7 +200,31 @@ public sealed class MirrorSpec
 
     /// <summary>OsPackageKey is the operator-side file of the OpenPGP key OsPackageRepository is signed with (GPG checks stay on).</summary>
     public string? OsPackageKey { get; set; }
+
+    /// <summary>PackageKey is spec.mirror.packageKey: the operator-side file of the OpenPGP key a custom PackageRepository is
+    /// signed with; it is written to each host instead of fetching the repository's Release.key (null: fetched, as upstream does).</summary>
+    public string? PackageKey { get; set; }
+
+    /// <summary>OsPackageKeyData and PackageKeyData are the key files' bytes, read by <see cref="ClusterFile.LoadKeys"/>.</summary>
+    public byte[]? OsPackageKeyData { get; set; }
+    public byte[]? PackageKeyData { get; set; }
     public List<RegistryMirror> RegistryMirrors { get; set; } = [];
+
+    /// <summary>UpstreamPackageRepository and AliyunPackageRepository are the presets' package bases.</summary>
+    public const string UpstreamPackageRepository = "https://pkgs.k8s.io/core:/stable:/";
+    public const string AliyunPackageRepository = "https://mirrors.aliyun.com/kubernetes-new/core/stable/";
+
+    /// <summary>CustomPackages is the Kubernetes package repository when it is not a preset's (another base, or a key given),
+    /// else null: the preset's repositories (including the legacy Aliyun ones for minors older than pkgs.k8s.io) are used.</summary>
+    public KubePackageRepo? CustomPackages => PackageRepository is { } b && (PackageKey is not null || b is not (UpstreamPackageRepository or AliyunPackageRepository))
+        ? new KubePackageRepo(b, PackageKeyData ?? (PackageKey is null ? null : throw new UserError($"spec.mirror.packageKey: {PackageKey} was not read; the cluster file must be loaded from disk")))
+        : null;
+
+    /// <summary>OsMirror is the OS package mirror of OsPackageRepository with its key (null: the hosts' own sources).</summary>
+    public OsPackageMirror? OsPackages => OsPackageRepository is { } u
+        ? OsPackageMirror.Parse(u, OsPackageKeyData ?? throw new UserError($"spec.mirror.osPackageKey: {OsPackageKey} was not read; the cluster file must be loaded from disk"),
+            "spec.mirror.osPackageRepository", "spec.mirror.osPackageKey")
+        : null;
 
     /// <summary>Expand fills the fields the preset defines and the user did not set (default: the release's own
     /// registry, registry.k8s.io, or k8s.gcr.io before v1.25).</summary>
@@ -189,12 +234,12 @@ public sealed class MirrorSpec
         {
             case AliyunPreset:
                 ImageRepository ??= AliyunImageRepository;
-                PackageRepository ??= "https://mirrors.aliyun.com/kubernetes-new/core/stable/";
+                PackageRepository ??= AliyunPackageRepository;
                 ContainerdRepository ??= "https://mirrors.aliyun.com/docker-ce/linux/";
                 break;
             case DefaultPreset:
                 ImageRepository ??= profile.DefaultImageRepository;
-                PackageRepository ??= "https://pkgs.k8s.io/core:/stable:/";
+                PackageRepository ??= UpstreamPackageRepository;
                 ContainerdRepository ??= "https://download.docker.com/linux/";
                 break;
         }

@@ -243,13 +243,18 @@ public sealed partial class ClusterFile
         if (r.Map(spec, "mirror", "spec") is { } m)
         {
             const string p = "spec.mirror";
-            r.Known(m, p, "preset", "imageRepository", "packageRepository", "containerdRepository", "osPackageRepository", "osPackageKey", "registryMirrors");
+            r.Known(m, p, "preset", "imageRepository", "packageRepository", "containerdRepository", "osPackageRepository", "osPackageKey", "packageKey", "registryMirrors");
             mirror.Preset = r.Str(m, "preset", p) ?? MirrorSpec.DefaultPreset;
             mirror.ImageRepository = r.Str(m, "imageRepository", p);
             mirror.PackageRepository = r.Str(m, "packageRepository", p);
             mirror.ContainerdRepository = r.Str(m, "containerdRepository", p);
             mirror.OsPackageRepository = r.Str(m, "osPackageRepository", p);
             mirror.OsPackageKey = r.Str(m, "osPackageKey", p);
+            mirror.PackageKey = r.Str(m, "packageKey", p);
+            if (mirror.PackageKey is { Length: 0 })
+            {
+                r.Err($"{p}.packageKey", r.Line(m, "packageKey"), "is empty; name the file (on this machine) of the key packageRepository is signed with, or remove the field");
+            }
             if (mirror.OsPackageRepository is { } osRepo && !IsUrl(osRepo.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? ""))
             {
                 r.Err($"{p}.osPackageRepository", r.Line(m, "osPackageRepository"), $"\"{osRepo}\" is not an http(s) URL; write e.g. http://10.0.0.1/debian or \"http://10.0.0.1/debian bookworm main\"");

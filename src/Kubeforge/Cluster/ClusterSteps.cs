@@ -17,8 +17,8 @@ public static class ClusterSteps
     {
         new("preflight", PreflightAsync, (f, h) => Lines(Conn(h), $"version={f.Version}", $"roles={Roles(h)}", $"ignore={string.Join(',', f.IgnorePreflightErrors)}")),
         new("os-prepare", OsPrepareAsync, (f, h) => Lines(Conn(h), $"roles={Roles(h)}", "firewall=open", "apiserverPort=6443")),
-        new("containerd", ContainerdAsync, (f, h) => Lines(Conn(h), $"containerd={f.Containerd.Version}", $"sandbox={SandboxImage(f, h)}", Mirrors(f))),
-        new("packages", PackagesAsync, (f, h) => Lines(Conn(h), $"binaries={f.KubernetesBinaries}", $"version={f.Version}", $"preset={f.Mirror.Preset}", $"repo={f.Mirror.PackageRepository}")),
+        new("containerd", ContainerdAsync, (f, h) => Lines([Conn(h), $"containerd={f.Containerd.Version}", $"sandbox={SandboxImage(f, h)}", Mirrors(f), .. OsMirrorInputs(f)])),
+        new("packages", PackagesAsync, (f, h) => Lines([Conn(h), $"binaries={f.KubernetesBinaries}", $"version={f.Version}", $"preset={f.Mirror.Preset}", $"repo={f.Mirror.PackageRepository}", .. PackageKeyInputs(f)])),
         new("images", ImagesAsync, (f, h) => Lines(Conn(h), $"images={f.Images}", $"list={string.Join(',', ImagesOf(f, h))}", Mirrors(f))),
         new("cluster-ca", ClusterApiSteps.ClusterCaAsync, (f, h) => Lines(Conn(h), Kubeadm(f, h))),
         new("load-balancer", (c, ct) => HaSteps.LoadBalancerAsync(c, ct), (f, h) => Lines(Conn(h), Ha(f), $"ca-from={f.FirstControlPlane.Name}")),
@@ -39,6 +39,13 @@ public static class ClusterSteps
 
     private static string Mirrors(ClusterFile f) =>
         "mirrors=" + string.Join(';', f.Mirror.RegistryMirrors.Select(m => $"{m.Registry}={string.Join(',', m.Endpoints)},ca={m.CaFile}"));
+
+    // only present when set, so files without them keep their journal hashes
+    private static string[] OsMirrorInputs(ClusterFile f) => f.Mirror.OsPackageRepository is { } u ? [$"osMirror={u} key={Digest(f.Mirror.OsPackageKeyData)}"] : [];
+
+    private static string[] PackageKeyInputs(ClusterFile f) => f.Mirror.PackageKey is not null ? [$"packageKey={Digest(f.Mirror.PackageKeyData)}"] : [];
+
+    private static string Digest(byte[]? data) => data is null ? "unread" : "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(data));
 
     private static string Ha(ClusterFile f) => f.Ha is { } ha
         ? $"vip={ha.Vip}:{ha.Port} lb={ha.LoadBalancer} router={ha.Keepalived.RouterId}/{ha.Keepalived.VirtualRouterId} iface={ha.Keepalived.Interface} cps={string.Join(',', f.ControlPlanes.Select(c => c.ClusterAddress))}"
@@ -169,6 +176,14 @@ public static class ClusterSteps
         {
             throw new Phases.UserError($"{ctx.Host.Label}: spec.containerd.version is {f.Containerd.Version} but the host has {(facts.ContainerdVersion is null ? "no containerd" : $"containerd {facts.ContainerdVersion}")}; installing a containerd release over SSH is not in this build: preinstall it or use version: distro");
         }
+        var steps = new List<PrepStep>();
+        var node = PrepHost(ctx); // every change of this step goes through the snapshot, which keeps it true
+        if (f.Mirror.OsPackages is { } os)
+        {
+            // like `kubeforge prepare --os-package-mirror`: the key and a signed-by source (yum: gpgcheck), refreshed alone when an install follows
+            var installs = install == "package" && !facts.Binaries.ContainsKey("containerd");
+            steps.Add(await OsMirror.ApplyAsync(node, facts.Os.Family, os, installs, ct).ConfigureAwait(false));
+        }
         var mirrors = new List<Node.RegistryMirror>();
         foreach (var m in f.Mirror.RegistryMirrors)
         {
@@ -179,7 +194,7 @@ public static class ClusterSteps
                 if (File.Exists(ca))
                 {
                     caPath = $"{Containerd.CertsDir}/{m.Registry}/ca.crt";
-                    await ctx.Node.WriteIfChangedAsync(caPath, await File.ReadAllBytesAsync(ca, ct).ConfigureAwait(false), FileModes.Public, ct: ct).ConfigureAwait(false);
+                    await node.WriteIfChangedAsync(caPath, await File.ReadAllBytesAsync(ca, ct).ConfigureAwait(false), FileModes.Public, ct: ct).ConfigureAwait(false);
                 }
                 else
                 {
@@ -188,12 +203,13 @@ public static class ClusterSteps
             }
             mirrors.Add(new Node.RegistryMirror(m.Registry, m.Endpoints[0], caPath));
         }
-        var steps = await Containerd.RunAsync(PrepHost(ctx), facts, new ContainerdOptions
+        steps.AddRange(await Containerd.RunAsync(node, facts, new ContainerdOptions
         {
             SandboxImage = SandboxImage(f, ctx.Host),
             Install = install,
+            Refreshed = f.Mirror.OsPackageRepository is not null,
             Mirrors = mirrors,
-        }, ct).ConfigureAwait(false);
+        }, ct).ConfigureAwait(false));
         return FromPrep(steps, "containerd");
     }
 
@@ -208,14 +224,18 @@ public static class ClusterSteps
         }
         var facts = await FactsAsync(ctx, fresh: false, ct).ConfigureAwait(false);
         var source = f.Mirror.Preset == MirrorSpec.AliyunPreset ? PackageSource.Aliyun : PackageSource.Upstream;
-        var repo = Packages.Render(facts.Os.Family, f.Profile, source);
-        var current = await real.ReadTextAsync(repo.Path, ct).ConfigureAwait(false) == repo.Content;
+        var custom = f.Mirror.CustomPackages;
+        var repo = custom is null ? Packages.Render(facts.Os.Family, f.Profile, source) : Packages.Render(facts.Os.Family, f.Profile, custom);
+        var current = await real.ReadTextAsync(repo.Path, ct).ConfigureAwait(false) == repo.Content
+            && (custom?.Key is not { } key || (await real.ReadFileAsync(repo.KeyPath!, ct).ConfigureAwait(false))?.AsSpan().SequenceEqual(key) == true);
         var have = facts.KubeletVersion is { } kv && Packages.ParseKubeletVersion(kv) is { } got && got.Major == f.Version.Major && got.Minor == f.Version.Minor && got.Patch == f.Version.Patch;
         if (current && have)
         {
             return new StepResult(StepStatus.Unchanged, $"kubelet {f.Version} installed from {repo.Path}");
         }
-        var steps = await Packages.InstallAsync(ctx.Node, facts.Os.Family, f.Version, f.Profile, source, withKubeadm: false, ct).ConfigureAwait(false);
+        var steps = custom is null
+            ? await Packages.InstallAsync(ctx.Node, facts.Os.Family, f.Version, f.Profile, source, withKubeadm: false, ct).ConfigureAwait(false)
+            : await Packages.InstallAsync(ctx.Node, facts.Os.Family, f.Version, f.Profile, custom, withKubeadm: false, ct).ConfigureAwait(false);
         return FromPrep(steps, $"packages {f.Version}");
     }
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Kubeforge.Cli;
-using Kubeforge.IntegrationTests.Hosts;
 using Kubeforge.IntegrationTests.Kit;
 
 namespace Kubeforge.IntegrationTests.Lab;
@@ -13,9 +12,10 @@ namespace Kubeforge.IntegrationTests.Lab;
 public sealed class LabOfflineMirrorTests : IDisposable
 {
     private readonly string _tmp = Directory.CreateTempSubdirectory("kf-lab-mirror-").FullName;
-    private readonly List<Process> _procs = [];
-    private readonly List<string> _gpgHomes = [];
+    private readonly AptRepoKit _repos;
     private string? _swapFile;
+
+    public LabOfflineMirrorTests() => _repos = new AptRepoKit(_tmp);
 
     private static string[] HostArgs => ["--host", $"root@{LabKit.Addr(1)}", "--ssh-key", LabKit.Key, "--known-hosts", LabKit.KnownHosts];
 
@@ -45,59 +45,21 @@ public sealed class LabOfflineMirrorTests : IDisposable
         Assert.True(code == 0, output);
     }
 
-    // a throwaway signing key in its own GnuPG home; returns the home
-    private string GpgKey(string name)
-    {
-        var home = Path.Join(_tmp, "gnupg-" + name);
-        Directory.CreateDirectory(home);
-        File.SetUnixFileMode(home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        _gpgHomes.Add(home);
-        Proc.MustRun("gpg", "--homedir", home, "--batch", "--passphrase", "", "--quick-gen-key", $"kubeforge lab {name}", "ed25519", "sign", "never");
-        return home;
-    }
-
-    // a flat apt repository: the .debs, Packages, Release and InRelease clear-signed with the key in gpgHome
-    private static void SignedRepo(string dir, string debs, string gpgHome)
-    {
-        Directory.CreateDirectory(dir);
-        foreach (var deb in Directory.GetFiles(debs, "*.deb"))
-        {
-            File.Copy(deb, Path.Join(dir, Path.GetFileName(deb)));
-        }
-        Proc.MustRun("sh", "-c", $"cd '{dir}' && apt-ftparchive packages . > Packages && gzip -9kn Packages && apt-ftparchive release . > Release");
-        Proc.MustRun("gpg", "--homedir", gpgHome, "--batch", "--yes", "--clearsign", "-o", Path.Join(dir, "InRelease"), Path.Join(dir, "Release"));
-    }
-
-    private static string DebVersion(string debs, string package) =>
-        Proc.MustRun("dpkg-deb", "-f", Directory.GetFiles(debs, package + "_*.deb").Single(), "Version").Trim();
-
     [Fact]
     public void ContainerdInstallsFromASignedOfflineMirror()
     {
         var sw = Stopwatch.StartNew();
         Up(swap: false);
         // the offline mirror: Debian's containerd and runc .debs (a lab host lacks nothing else once they are purged)
-        var debs = Path.Join(_tmp, "debs");
-        Directory.CreateDirectory(debs);
-        var (dl, dlOut) = Proc.RunWithTimeout(TimeSpan.FromMinutes(5), "sh", "-c", $"cd '{debs}' && apt-get download containerd runc");
-        if (dl != 0)
-        {
-            Proc.RunWithTimeout(TimeSpan.FromMinutes(5), "apt-get", "update", "-qq");
-            (dl, dlOut) = Proc.RunWithTimeout(TimeSpan.FromMinutes(5), "sh", "-c", $"cd '{debs}' && apt-get download containerd runc");
-        }
-        Assert.True(dl == 0, dlOut);
-        var version = DebVersion(debs, "containerd");
-        var good = GpgKey("mirror");
-        var other = GpgKey("other");
-        var web = Path.Join(_tmp, "www");
-        SignedRepo(Path.Join(web, "os"), debs, good);
-        SignedRepo(Path.Join(web, "bad"), debs, other);
-        var key = Path.Join(_tmp, "os-mirror.asc");
-        File.WriteAllText(key, Proc.MustRun("gpg", "--homedir", good, "--armor", "--export"));
-        var port = SshdFixture.FreePort();
-        _procs.Add(Proc.Start(Path.Join(_tmp, "http.log"), "python3", "-m", "http.server", "--bind", LabKit.Machine, port.ToString(), "--directory", web));
-        var url = $"http://{LabKit.Machine}:{port}/os";
-        Assert.True(Proc.WaitUntil(() => Proc.Run("curl", "-fsS", "-o", "/dev/null", url + "/InRelease").Code == 0, TimeSpan.FromSeconds(20)), "the mirror did not answer");
+        var debs = AptRepoKit.Download(Path.Join(_tmp, "debs"), "containerd", "runc");
+        var version = AptRepoKit.DebVersion(debs, "containerd");
+        var good = _repos.GpgKey("mirror");
+        var other = _repos.GpgKey("other");
+        AptRepoKit.SignedRepo(Path.Join(_repos.Web, "os"), debs, good);
+        AptRepoKit.SignedRepo(Path.Join(_repos.Web, "bad"), debs, other);
+        var key = AptRepoKit.ExportKey(good, Path.Join(_tmp, "os-mirror.asc"));
+        var server = _repos.Serve();
+        var url = server + "/os";
 
         // an air-gapped host: no containerd, no runc, no index of Debian's archive
         Ssh("systemctl stop containerd; DEBIAN_FRONTEND=noninteractive apt-get purge -y -q containerd runc && rm -f /var/lib/apt/lists/*debian.org* && ! command -v containerd && ! command -v runc");
@@ -108,7 +70,7 @@ public sealed class LabOfflineMirrorTests : IDisposable
         Assert.Contains("containerd-install: changed: installed package containerd", first.Out);
 
         Assert.Equal($"install ok installed {version}", Ssh("dpkg-query -W -f '${Status} ${Version}' containerd").Trim());
-        Assert.Equal($"install ok installed {DebVersion(debs, "runc")}", Ssh("dpkg-query -W -f '${Status} ${Version}' runc").Trim());
+        Assert.Equal($"install ok installed {AptRepoKit.DebVersion(debs, "runc")}", Ssh("dpkg-query -W -f '${Status} ${Version}' runc").Trim());
         var policy = Ssh("apt-cache policy containerd");
         Assert.Contains($"*** {version} 500", policy);
         Assert.Matches($@"500 {System.Text.RegularExpressions.Regex.Escape(url)}/? \./ Packages", policy);
@@ -124,9 +86,9 @@ public sealed class LabOfflineMirrorTests : IDisposable
         Assert.Contains("containerd-install: unchanged: containerd", again.Out);
 
         // the same packages signed by a key the host does not trust: refused before anything is installed
-        var bad = Kf([.. prep[..^4], "--os-package-mirror", $"http://{LabKit.Machine}:{port}/bad", "--os-package-key", key]);
+        var bad = Kf([.. prep[..^4], "--os-package-mirror", server + "/bad", "--os-package-key", key]);
         Assert.Equal(1, bad.Code);
-        Assert.Contains($"the OS package mirror http://{LabKit.Machine}:{port}/bad was refused: W: GPG error:", bad.Err);
+        Assert.Contains($"the OS package mirror {server}/bad was refused: W: GPG error:", bad.Err);
         Assert.Contains("NO_PUBKEY", bad.Err);
         Assert.DoesNotContain("   at ", bad.Err);
         Console.WriteLine($"LabOfflineMirrorTests.ContainerdInstallsFromASignedOfflineMirror: {sw.Elapsed.TotalSeconds:0} s");
@@ -168,15 +130,7 @@ public sealed class LabOfflineMirrorTests : IDisposable
         {
             SshTry($"swapoff {_swapFile}");
         }
-        foreach (var p in _procs)
-        {
-            Proc.Stop(p);
-            p.Dispose();
-        }
-        foreach (var home in _gpgHomes)
-        {
-            Proc.Run("gpgconf", "--homedir", home, "--kill", "all");
-        }
+        _repos.Dispose();
         Proc.RunWithTimeout(TimeSpan.FromMinutes(2), LabKit.LabSh, "down");
         Directory.Delete(_tmp, recursive: true);
     }
