@@ -370,9 +370,10 @@ public sealed class TaskHost(IHost inner, Action<string>? log = null) : IHost
 
     public async Task<CommandResult> RunAsync(IReadOnlyList<string> argv, string? stdin = null, CancellationToken ct = default)
     {
+        var sw = Stopwatch.StartNew();
         var r = await inner.RunAsync(argv, stdin, ct).ConfigureAwait(false);
         var cmd = ShellQuote.Join(argv);
-        log?.Invoke($"$ {(cmd.Length > 300 ? cmd[..300] + "…" : cmd)} (exit {r.ExitCode})");
+        log?.Invoke($"$ {(cmd.Length > 300 ? cmd[..300] + "…" : cmd)} (exit {r.ExitCode}, {sw.Elapsed.TotalSeconds:0.000}s)");
         if (!r.Ok)
         {
             lock (_lock)
@@ -387,10 +388,11 @@ public sealed class TaskHost(IHost inner, Action<string>? log = null) : IHost
     public Task<FileState> StatAsync(string path, CancellationToken ct = default) => inner.StatAsync(path, ct);
     public Task<IReadOnlyList<string>> ListAsync(string path, CancellationToken ct = default) => inner.ListAsync(path, ct);
 
-    public Task WriteFileAsync(string path, byte[] content, int mode, int dirMode = FileModes.Dir, CancellationToken ct = default)
+    public async Task WriteFileAsync(string path, byte[] content, int mode, int dirMode = FileModes.Dir, CancellationToken ct = default)
     {
-        log?.Invoke($"write {path} (mode {Convert.ToString(mode, 8)})");
-        return inner.WriteFileAsync(path, content, mode, dirMode, ct);
+        var sw = Stopwatch.StartNew();
+        await inner.WriteFileAsync(path, content, mode, dirMode, ct).ConfigureAwait(false);
+        log?.Invoke($"write {path} (mode {Convert.ToString(mode, 8)}, {sw.Elapsed.TotalSeconds:0.000}s)");
     }
 
     public Task CreateDirectoryAsync(string path, int mode, CancellationToken ct = default) => inner.CreateDirectoryAsync(path, mode, ct);

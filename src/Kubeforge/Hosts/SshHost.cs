@@ -93,7 +93,6 @@ public sealed class SshHost : IHost, IAsyncDisposable, IDisposable
             _client = null;
             _keyProblem = null;
             _offeredKey = null;
-            var tc = System.Diagnostics.Stopwatch.GetTimestamp();
             var client = new SshClient(BuildConnectionInfo());
             client.HostKeyReceived += OnHostKey;
             client.KeepAliveInterval = _o.KeepAliveInterval;
@@ -109,7 +108,6 @@ public sealed class SshHost : IHost, IAsyncDisposable, IDisposable
                 throw ConnectError(e);
             }
             _client = client;
-            if (Environment.GetEnvironmentVariable("KF_TRACE") is not null) Console.Error.WriteLine($"TRACE {DateTime.UtcNow:HH:mm:ss.fff} {Name} connect={System.Diagnostics.Stopwatch.GetElapsedTime(tc).TotalMilliseconds:0}");
             if (_sudo == SudoMode.Unprobed)
             {
                 _sudo = await ProbeSudoAsync(ct).ConfigureAwait(false);
@@ -254,16 +252,6 @@ public sealed class SshHost : IHost, IAsyncDisposable, IDisposable
             ? $"{Name}: user {_o.User} may not use sudo; log in as root or add {_o.User} to sudoers"
             : $"{Name}: sudo for user {_o.User} needs a password that was not given; give the sudo password or allow NOPASSWD sudo for {_o.User}");
 
-    private sealed class TraceScope(string name, string text, long tq, long tw) : IDisposable
-    {
-        public void Dispose()
-        {
-            if (Environment.GetEnvironmentVariable("KF_TRACE") is null) return;
-            var now = System.Diagnostics.Stopwatch.GetTimestamp();
-            Console.Error.WriteLine($"TRACE {DateTime.UtcNow:HH:mm:ss.fff} {name} wait={System.Diagnostics.Stopwatch.GetElapsedTime(tq, tw).TotalMilliseconds:0} run={System.Diagnostics.Stopwatch.GetElapsedTime(tw, now).TotalMilliseconds:0} {text.Replace('\n', ' ')[..Math.Min(90, text.Length)]}");
-        }
-    }
-
     private static string FirstLine(string s) => s.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? "";
 
     private sealed record RawResult(int ExitCode, byte[] Stdout, byte[] Stderr);
@@ -276,12 +264,9 @@ public sealed class SshHost : IHost, IAsyncDisposable, IDisposable
         // (a constant redirect: the command itself is still only ShellQuote.Join(argv)).
         var noInput = stdin is not { Length: > 0 };
         var text = ShellQuote.Join(argv) + (noInput ? " </dev/null" : "");
-        var tq = System.Diagnostics.Stopwatch.GetTimestamp();
         await _channels.WaitAsync(ct).ConfigureAwait(false);
-        var tw = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            using var _trace = new TraceScope(Name, text, tq, tw);
             using var cmd = client.CreateCommand(text, Encoding.UTF8);
             cmd.CommandTimeout = _o.CommandTimeout;
             var run = cmd.ExecuteAsync(ct);

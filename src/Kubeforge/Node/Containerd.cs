@@ -31,6 +31,9 @@ public sealed record ContainerdOptions
 public static partial class Containerd
 {
     public const string ConfigFile = "/etc/containerd/config.toml";
+
+    /// <summary>BackupFile keeps the config.toml found before Kubeforge's first write.</summary>
+    public const string BackupFile = ConfigFile + ".kubeforge-backup";
     public const string CertsDir = "/etc/containerd/certs.d";
     public const string Socket = "/run/containerd/containerd.sock";
     public const string UnitFile = "/etc/systemd/system/containerd.service";
@@ -174,7 +177,7 @@ public static partial class Containerd
         if (current is not null && !current.AsSpan().SequenceEqual(config))
         {
             // keep the previous config next to it, before replacing it; only the first kubeforge run finds a foreign one
-            var backup = $"{ConfigFile}.kubeforge-backup";
+            var backup = BackupFile;
             if (!await host.ExistsAsync(backup, ct).ConfigureAwait(false))
             {
                 var mode = (await host.StatAsync(ConfigFile, ct).ConfigureAwait(false)).Mode & 0xFFF;

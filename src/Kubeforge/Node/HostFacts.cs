@@ -79,11 +79,12 @@ public sealed record HostFacts
     public IReadOnlyList<string> DefaultAddresses => Interfaces
         .Where(i => i.Name == DefaultInterface || i.Name == DefaultInterfaceV6).SelectMany(i => i.GlobalAddresses).Distinct().ToList();
 
-    /// <summary>ConfigFiles are the files Gather reads through IHost.</summary>
+    /// <summary>ConfigFiles are the files Gather reads (in the fact script's round), also those the host-preparation steps
+    /// compare before writing (and containerd's backup, whose presence decides whether one is made).</summary>
     public static readonly IReadOnlyList<string> ConfigFiles =
     [
-        "/etc/os-release", "/etc/containerd/config.toml", "/etc/docker/daemon.json", "/etc/resolv.conf", "/etc/fstab",
-        "/etc/selinux/config", "/var/lib/kubelet/config.yaml", OsPrep.ModulesFile, OsPrep.SysctlFile,
+        "/etc/os-release", Containerd.ConfigFile, "/etc/docker/daemon.json", "/etc/resolv.conf", "/etc/fstab",
+        "/etc/selinux/config", "/var/lib/kubelet/config.yaml", OsPrep.ModulesFile, OsPrep.SysctlFile, Containerd.BackupFile,
     ];
 
     // A constant script: each section starts with a marker line; nothing from outside is interpolated (the file list is
@@ -119,10 +120,11 @@ public sealed record HostFacts
         s kubelet; command -v kubelet >/dev/null 2>&1 && kubelet --version 2>/dev/null
         """;
 
-    // The config files, read in the same round: base64 of each regular file, then one stat for the modes.
+    // The config files, read in the same round with three processes: one stat (raw mode in hex — locale-proof —, size,
+    // name) and one cat of them all, base64-encoded; the sizes split the bytes again.
     private static readonly string ScriptFiles =
-        $"for f in {string.Join(' ', ConfigFiles)}; do [ -f \"$f\" ] && {{ s \"file $f\"; base64 -- \"$f\"; }}; done\n" +
-        $"s filemodes; stat -L -c '%a %n' -- {string.Join(' ', ConfigFiles)} 2>/dev/null\n";
+        $"s filestat; stat -L -c '%f %s %n' -- {string.Join(' ', ConfigFiles)} 2>/dev/null\n" +
+        $"s files; cat -- {string.Join(' ', ConfigFiles)} 2>/dev/null | base64\n";
 
     private static readonly string Script = ScriptHead + "\n" + ScriptFiles + "s time; date +%s.%N\n";
 
@@ -145,43 +147,65 @@ public sealed record HostFacts
             return Parse(host.Name, run.Stdout, read.ToDictionary(x => x.f, x => x.Item2), mid);
         }
         var sections = Sections(run.Stdout);
-        if (!sections.ContainsKey("filemodes"))
+        var snapshot = ParseFileSections(sections);
+        if (snapshot is null)
         {
-            // the script did not get to its file part (a host whose sh answered something else): read them one by one
+            // the script's file part is missing or does not add up (a file changed between stat and cat): read them one by one
             var one = await Task.WhenAll(ConfigFiles.Select(async f => (f, await host.ReadTextAsync(f, ct).ConfigureAwait(false)))).ConfigureAwait(false);
             return Parse(host.Name, run.Stdout, one.ToDictionary(x => x.f, x => x.Item2), mid);
         }
-        var snapshot = ParseFileSections(sections);
         return Parse(host.Name, run.Stdout, snapshot.ToDictionary(kv => kv.Key, kv => kv.Value is { } v ? System.Text.Encoding.UTF8.GetString(v.Content) : null), mid) with
         {
             Snapshot = snapshot,
         };
     }
 
-    /// <summary>ParseFileSections reads the script's "file PATH" sections (base64) and its "filemodes" section into a
-    /// snapshot of every ConfigFiles path: content and mode, or null when the path is not a regular file.</summary>
-    public static IReadOnlyDictionary<string, SnapshotFile?> ParseFileSections(IReadOnlyDictionary<string, string> sections)
+    /// <summary>ParseFileSections reads the script's "filestat" section (hex raw mode, size, path per existing path) and its
+    /// "files" section (base64 of the regular files concatenated in ConfigFiles order) into a snapshot of every ConfigFiles
+    /// path: content and permission bits, or null when it is not a regular file. Null when the sections are missing or the
+    /// sizes do not add up.</summary>
+    public static IReadOnlyDictionary<string, SnapshotFile?>? ParseFileSections(IReadOnlyDictionary<string, string> sections)
     {
-        var modes = new Dictionary<string, int>(StringComparer.Ordinal);
-        if (sections.TryGetValue("filemodes", out var ms))
+        if (!sections.TryGetValue("filestat", out var stat) || !sections.TryGetValue("files", out var b64))
         {
-            foreach (var line in ms.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            return null;
+        }
+        var regular = new Dictionary<string, (int Mode, int Size)>(StringComparer.Ordinal);
+        foreach (var line in stat.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var f = line.Split(' ', 3);
+            if (f.Length == 3 && int.TryParse(f[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var raw)
+                && int.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out var size) && (raw & 0xF000) == 0x8000)
             {
-                var sp = line.IndexOf(' ');
-                if (sp > 0 && int.TryParse(line[..sp], out _))
-                {
-                    modes[line[(sp + 1)..].Trim()] = Convert.ToInt32(line[..sp], 8);
-                }
+                regular[f[2]] = (raw & 0xFFF, size);
             }
         }
+        byte[] all;
+        try
+        {
+            all = Convert.FromBase64String(string.Concat(b64.Where(c => !char.IsWhiteSpace(c))));
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
         var d = new Dictionary<string, SnapshotFile?>(StringComparer.Ordinal);
+        var at = 0;
         foreach (var path in ConfigFiles)
         {
-            d[path] = sections.TryGetValue("file " + path, out var b64) && modes.TryGetValue(path, out var mode)
-                ? new SnapshotFile(Convert.FromBase64String(string.Concat(b64.Where(c => !char.IsWhiteSpace(c)))), mode)
-                : null;
+            if (!regular.TryGetValue(path, out var r))
+            {
+                d[path] = null;
+                continue;
+            }
+            if (at + r.Size > all.Length)
+            {
+                return null;
+            }
+            d[path] = new SnapshotFile(all.AsSpan(at, r.Size).ToArray(), r.Mode);
+            at += r.Size;
         }
-        return d;
+        return at == all.Length ? d : null;
     }
 
     /// <summary>Sections splits the script output into marker → text.</summary>
