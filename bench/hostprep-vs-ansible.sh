@@ -45,9 +45,15 @@ YAML
   done
 }
 
-fresh() { # N: a freshly booted lab of N hosts
+fresh() { # N: a freshly booted lab of N hosts, settled: every host finished booting, then the machine is idle again
   "$lab" down >/dev/null 2>&1 || true
   "$lab" up "$1" >/dev/null
+  for i in $(seq 1 "$1"); do
+    ssh -i "$state/id_ed25519" -o UserKnownHostsFile="$state/known_hosts" -o StrictHostKeyChecking=yes -o BatchMode=yes \
+      "root@$net.$((10 + i))" 'timeout 120 systemctl is-system-running --wait >/dev/null 2>&1 || true' &
+  done
+  wait
+  sleep 5
 }
 
 now() { date +%s.%N; }

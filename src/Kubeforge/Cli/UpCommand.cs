@@ -22,7 +22,7 @@ public static class UpCommand
     {
         public Option<string?> File { get; } = new("--file", "-f") { Description = "Cluster file describing the hosts (default: a single-node cluster on this machine)" };
         public Option<bool> DryRun { get; } = new("--dry-run") { Description = "Show everything that would be done (per host: file diffs and commands) without changing anything" };
-        public Option<int> Concurrency { get; } = new("--concurrency") { Description = "At most this many tasks at once (default 16)", DefaultValueFactory = _ => 16 };
+        public Option<int> Concurrency { get; } = new("--concurrency") { Description = "At most this many tasks (hosts) at once (default 64: host preparation works on the hosts, so more at once is faster until this machine or its network is the limit)", DefaultValueFactory = _ => 64 };
         public Option<string?> FromStep { get; } = new("--from-step") { Description = "Run this step and every later stage, whatever the journal says" };
         public Option<string[]> Hosts { get; } = new("--hosts") { Description = "Only tasks on these hosts (comma-separated names)", AllowMultipleArgumentsPerToken = true };
         public Option<string[]> Steps { get; } = new("--steps") { Description = "Only these steps (comma-separated, e.g. os-prepare,containerd)", AllowMultipleArgumentsPerToken = true };

@@ -12,7 +12,7 @@ public sealed record StepDef(string Name, StepRun Run, Func<ClusterFile, Cluster
 /// <summary>RunOptions narrow and shape one run: concurrency limit, --from-step, --hosts, --steps, dry run.</summary>
 public sealed record RunOptions
 {
-    public int Concurrency { get; init; } = 16;
+    public int Concurrency { get; init; } = 64;
 
     /// <summary>FromStep runs that step and every later stage regardless of the journal.</summary>
     public string? FromStep { get; init; }

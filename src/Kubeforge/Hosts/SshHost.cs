@@ -51,7 +51,7 @@ public sealed class SshHost : IHost, IAsyncDisposable, IDisposable
     // Atomic write: stdin -> temp file in the same folder, chmod, rename over the target.
     private const string WriteScript =
         "set -e; [ -d \"$4\" ] || mkdir -p -m \"$5\" -- \"$4\"; trap 'rm -f -- \"$2\"' EXIT; umask 077; " +
-        "cat > \"$2\"; chmod \"$3\" -- \"$2\"; mv -f -- \"$2\" \"$1\"";
+        "cat > \"$2\"; chmod \"$3\" -- \"$2\"; mv -f -- \"$2\" \"$1\"; trap - EXIT"; // no rm after a good mv: one process less
 
     private readonly SshHostOptions _o;
     private readonly SemaphoreSlim _connectLock = new(1, 1);

@@ -94,7 +94,7 @@ public sealed record HostFacts
         s() { echo "@@kf:$1"; }
         s arch; uname -m
         s systemd; [ -d /run/systemd/system ] && echo yes || echo no
-        s cgroupfs; stat -fc %T /sys/fs/cgroup 2>/dev/null
+        s cgroupfs; [ -f /sys/fs/cgroup/cgroup.controllers ] && echo cgroup2fs || echo tmpfs
         s route; ip -j route show default 2>/dev/null
         s route6; ip -j -6 route show default 2>/dev/null
         s addr; ip -j addr 2>/dev/null
