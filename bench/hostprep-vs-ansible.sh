@@ -4,7 +4,8 @@
 # playbook (bench/ansible/hostprep.yml, Debian's ansible package, default forks). For each host count the lab is booted
 # fresh for each tool (same base, same state), so both start from identical hosts.
 #   bench/hostprep-vs-ansible.sh [COUNTS...]     default: 3 10 20
-# Prints one table and writes .build/bench/hostprep-vs-ansible.tsv (count, ansible s, kubeforge s, ratio).
+# Prints one table and writes .build/bench/hostprep-vs-ansible.tsv (count, ansible s, kubeforge s, ratio, and the CPU
+# seconds the whole machine — lab hosts included — spent during each tool's run).
 # Uses the lab variables of tests/lab/lab.sh (KFLAB_BRIDGE, KFLAB_NET, KFLAB_STATE, KFLAB_RUNDIR). Root only.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -57,21 +58,24 @@ fresh() { # N: a freshly booted lab of N hosts, settled: every host finished boo
 }
 
 now() { date +%s.%N; }
-printf 'hosts\tansible_s\tkubeforge_s\tratio\n' > "$out/hostprep-vs-ansible.tsv"
+# busy: CPU seconds this whole machine has spent working (user, nice, system, irq, softirq; USER_HZ 100) — the lab hosts
+# share its cores, so this is what the hosts and the tool together used during a run
+busy() { awk '/^cpu /{printf "%.2f\n", ($2 + $3 + $4 + $7 + $8) / 100}' /proc/stat; }
+printf 'hosts\tansible_s\tkubeforge_s\tratio\tansible_cpu_s\tkubeforge_cpu_s\n' > "$out/hostprep-vs-ansible.tsv"
 trap '"$lab" down >/dev/null 2>&1 || true' EXIT
 for n in "${counts[@]}"; do
   inventory "$n" > "$out/inventory-$n.ini"
   cluster "$n" > "$out/cluster-$n.yaml"
   fresh "$n"
-  t0=$(now); ansible-playbook -i "$out/inventory-$n.ini" bench/ansible/hostprep.yml > "$out/ansible-$n.log" 2>&1 \
+  c0=$(busy); t0=$(now); ansible-playbook -i "$out/inventory-$n.ini" bench/ansible/hostprep.yml > "$out/ansible-$n.log" 2>&1 \
     || { echo "ansible failed for $n hosts, see $out/ansible-$n.log" >&2; tail -20 "$out/ansible-$n.log" >&2; exit 1; }
-  ta=$(echo "$(now) - $t0" | bc)
+  ta=$(echo "$(now) - $t0" | bc); ca=$(echo "$(busy) - $c0" | bc)
   fresh "$n"
-  t0=$(now); "$kf" up -f "$out/cluster-$n.yaml" --steps os-prepare,containerd --known-hosts "$state/known_hosts" \
+  c0=$(busy); t0=$(now); "$kf" up -f "$out/cluster-$n.yaml" --steps os-prepare,containerd --known-hosts "$state/known_hosts" \
     --state-dir "$out/state-$n" --output plain > "$out/kubeforge-$n.log" 2>&1 \
     || { echo "kubeforge failed for $n hosts, see $out/kubeforge-$n.log" >&2; tail -20 "$out/kubeforge-$n.log" >&2; exit 1; }
-  tk=$(echo "$(now) - $t0" | bc)
+  tk=$(echo "$(now) - $t0" | bc); ck=$(echo "$(busy) - $c0" | bc)
   rm -rf "$out/state-$n"
-  printf '%s\t%.2f\t%.2f\t%.1f\n' "$n" "$ta" "$tk" "$(echo "$ta / $tk" | bc -l)" >> "$out/hostprep-vs-ansible.tsv"
+  printf '%s\t%.2f\t%.2f\t%.1f\t%.1f\t%.1f\n' "$n" "$ta" "$tk" "$(echo "$ta / $tk" | bc -l)" "$ca" "$ck" >> "$out/hostprep-vs-ansible.tsv"
 done
 column -t "$out/hostprep-vs-ansible.tsv"

@@ -13,6 +13,8 @@ namespace Kubeforge.IntegrationTests.Lab;
 [Collection("lab")]
 public sealed class HostPrepBenchmarkTests(ITestOutputHelper output)
 {
+    private static double D(string s) => double.Parse(s, System.Globalization.CultureInfo.InvariantCulture);
+
     [Fact]
     public void KubeforgeIsFasterThanAnsibleAtEveryHostCount()
     {
@@ -21,10 +23,12 @@ public sealed class HostPrepBenchmarkTests(ITestOutputHelper output)
         Assert.True(code == 0, o);
         var rows = File.ReadAllLines(Path.Join(LabKit.Repo, ".build", "bench", "hostprep-vs-ansible.tsv")).Skip(1)
             .Select(l => l.Split('\t')).ToDictionary(c => int.Parse(c[0], System.Globalization.CultureInfo.InvariantCulture),
-                c => (Ansible: double.Parse(c[1], System.Globalization.CultureInfo.InvariantCulture), Kubeforge: double.Parse(c[2], System.Globalization.CultureInfo.InvariantCulture)));
-        foreach (var (n, (a, k)) in rows)
+                c => (Ansible: D(c[1]), Kubeforge: D(c[2]), AnsibleCpu: D(c[4]), KubeforgeCpu: D(c[5])));
+        foreach (var (n, (a, k, ac, kc)) in rows)
         {
-            output.WriteLine($"FIGURE {n} hosts: ansible {a:0.0} s, kubeforge {k:0.0} s, ratio {a / k:0.0}");
+            // the lab hosts share this machine's cores: a run cannot be shorter than the CPU it needs spread over all cores
+            output.WriteLine($"FIGURE {n} hosts: ansible {a:0.0} s ({ac:0.0} CPU-s), kubeforge {k:0.0} s ({kc:0.0} CPU-s, " +
+                $"so at least {kc / Environment.ProcessorCount:0.0} s on {Environment.ProcessorCount} cores), ratio {a / k:0.0}");
         }
         Assert.Equal([3, 10, 20], rows.Keys.Order());
         Assert.All(rows, r => Assert.True(r.Value.Kubeforge < r.Value.Ansible, $"{r.Key} hosts: Kubeforge {r.Value.Kubeforge:0.0} s, Ansible {r.Value.Ansible:0.0} s"));
