@@ -89,7 +89,8 @@ public sealed record HostFacts
 
     // A constant script: each section starts with a marker line; nothing from outside is interpolated (the file list is
     // ConfigFiles). It forks as little as it can — every process start costs tens of milliseconds on a busy host —, so
-    // /proc files are read with the shell's `read`, PATH is searched with `[ -x ]`, and systemctl is asked once.
+    // /proc files are read with the shell's `read`, PATH is searched with `[ -x ]`, and systemctl is asked once. (dash's
+    // `read` returns 1 on /proc files although it has read the line: never chain on its status.)
     private const string ScriptHead = """
         s() { echo "@@kf:$1"; }
         s arch; uname -m
@@ -99,15 +100,15 @@ public sealed record HostFacts
         s route6; ip -j -6 route show default 2>/dev/null
         s addr; ip -j addr 2>/dev/null
         s swaps; [ -r /proc/swaps ] && while IFS= read -r l; do echo "$l"; done </proc/swaps
-        s selinux; if command -v getenforce >/dev/null 2>&1; then getenforce; elif [ -f /sys/fs/selinux/enforce ]; then read -r v </sys/fs/selinux/enforce && echo "$v"; fi
+        s selinux; if command -v getenforce >/dev/null 2>&1; then getenforce; elif [ -f /sys/fs/selinux/enforce ]; then v=; read -r v </sys/fs/selinux/enforce; echo "$v"; fi
         h=; [ -r /proc/sys/kernel/hostname ] && read -r h </proc/sys/kernel/hostname; [ -n "$h" ] || h=$(hostname)
         s hostname; echo "$h"
         s resolve; getent hosts "$h" 2>/dev/null
-        s uuid; [ -r /sys/class/dmi/id/product_uuid ] && read -r v </sys/class/dmi/id/product_uuid 2>/dev/null && echo "$v"
+        s uuid; if [ -r /sys/class/dmi/id/product_uuid ]; then v=; read -r v </sys/class/dmi/id/product_uuid 2>/dev/null; echo "$v"; fi
         s nproc; nproc 2>/dev/null
         s meminfo; while read -r k v u; do [ "$k" = MemTotal: ] && { echo "$k $v $u"; break; }; done </proc/meminfo
         for k in net/ipv4/ip_forward net/bridge/bridge-nf-call-iptables net/bridge/bridge-nf-call-ip6tables net/ipv6/conf/default/forwarding; do
-          [ -f /proc/sys/$k ] && { s "sysctl $k"; read -r v </proc/sys/$k && echo "$v"; }
+          [ -f /proc/sys/$k ] && { s "sysctl $k"; v=; read -r v </proc/sys/$k; echo "$v"; }
         done
         s ports; ss -ltnH 2>/dev/null
         s bins; for b in ip iptables mount nsenter conntrack ebtables ethtool socat tc touch crictl modprobe sysctl swapoff setenforce containerd ctr runc kubelet kubeadm kubectl update-ca-trust update-ca-certificates firewall-cmd apt-get dnf yum docker; do

@@ -28,6 +28,18 @@ public class FactScriptTests
         }
         Assert.Equal(Environment.ProcessorCount > 0, facts.Cpus > 0);
         Assert.False(string.IsNullOrEmpty(facts.Arch));
+        // what the script reads with the shell's own `read` (no process) matches the files
+        foreach (var k in new[] { "net/ipv4/ip_forward", "net/bridge/bridge-nf-call-iptables", "net/ipv6/conf/default/forwarding" })
+        {
+            var path = "/proc/sys/" + k;
+            Assert.Equal(File.Exists(path) ? File.ReadAllText(path).Trim() : null, facts.Sysctls.GetValueOrDefault(k.Replace('/', '.')));
+        }
+        Assert.Equal(File.ReadAllText("/proc/sys/kernel/hostname").Trim(), facts.Hostname);
+        Assert.Equal(File.Exists("/proc/modules") ? File.ReadAllLines("/proc/modules").Select(l => l.Split(' ')[0]).ToHashSet() : [], facts.LoadedModules);
+        Assert.Equal(File.ReadAllLines("/proc/swaps").Skip(1).Count(l => l.Trim().Length > 0), facts.ActiveSwaps.Count);
+        var mem = File.ReadAllLines("/proc/meminfo").First(l => l.StartsWith("MemTotal:", StringComparison.Ordinal));
+        Assert.Equal(long.Parse(mem.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024, facts.MemoryMb);
+        Assert.Equal(File.Exists("/sys/fs/cgroup/cgroup.controllers"), facts.CgroupV2);
         Assert.True(facts.Binaries.ContainsKey("mount"), "mount is on every Linux PATH");
         Assert.StartsWith("/", facts.Binaries["mount"]);
     }
