@@ -13,7 +13,10 @@ namespace Kubeforge.IntegrationTests.Lab;
 /// three control planes behind a keepalived VIP and haproxy and two workers, driven over SSH by the real `kubeforge` binary.
 /// In order: up (timed) and what it built (VIP /readyz, etcd members, kubeadm objects, worker TLS bootstrap through the VIP);
 /// a second up (all unchanged, under a tenth of the time); the VIP holder's keepalived stopped and then the holder powered off
-/// (VIP move and API gap measured); status with a control plane down; add-node with a control plane down.
+/// (VIP move and API gap measured); status with a control plane down; add-node with a control plane down; the host of the
+/// kube-scheduler lease holder powered off (takeover measured); ha verify; reset of the cluster with the cleanliness check; and
+/// an install killed at five points (host preparation, certificates being written, an etcd member being added, a worker
+/// joining, the CNI step) whose reruns converge (managed files hashed on every host, then a forced rerun changes nothing).
 /// Figures go to the test output and to .build/lab-figures/cluster.txt. It stops the lab it started.</summary>
 [Collection("lab")]
 public sealed class LabClusterTests(ITestOutputHelper output)
@@ -66,6 +69,8 @@ public sealed class LabClusterTests(ITestOutputHelper output)
 
             FirstAndSecondUp();
             HighAvailability();
+            ResetLeavesCleanHosts();
+            KilledInstallsConverge();
         }
         finally
         {
@@ -189,6 +194,160 @@ public sealed class LabClusterTests(ITestOutputHelper output)
         Figure($"add-node h6 with h{holder} down: {sw.Elapsed.TotalSeconds:0.0} s");
         Lab.WaitFor("h6 Ready", TimeSpan.FromSeconds(60), () => Lab.Kubectl(admin, "get", "node", "h6", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}") == "True");
 
+        // 5. boot it again; then power off the host of the kube-scheduler lease holder and time the takeover
+        Lab.Sh("boot", $"h{holder}");
+        Lab.WaitFor("all API servers ready after the boot", TimeSpan.FromSeconds(120), () => Kf(TimeSpan.FromMinutes(2), "status", "-f", File6).Code == 0);
+        var leaseHolder = Lab.Kubectl(admin, "-n", "kube-system", "get", "lease", "kube-scheduler", "-o", "jsonpath={.spec.holderIdentity}");
+        var leaseHost = int.Parse(leaseHolder.Split('_')[0][1..], System.Globalization.CultureInfo.InvariantCulture);
+        sw.Restart();
+        Lab.Sh("poweroff", $"h{leaseHost}");
+        string? next = null;
+        Lab.WaitFor("a new kube-scheduler lease holder", TimeSpan.FromSeconds(60), () =>
+        {
+            var (c, h) = Shell.Run(TimeSpan.FromSeconds(10), null, "kubectl", "--kubeconfig", admin, "--request-timeout=3s", "-n", "kube-system", "get", "lease", "kube-scheduler", "-o", "jsonpath={.spec.holderIdentity}");
+            next = c == 0 && h.Length > 0 && h != leaseHolder ? h : null;
+            return next is not null;
+        }, TimeSpan.FromMilliseconds(200));
+        var takeover = sw.Elapsed;
+        var bound = Lease + 2.2 * Retry; // from the power-off: the last renewal was at most one retry period before it
+        Figure($"kube-scheduler lease holder's host h{leaseHost} powered off: new holder {next!.Split('_')[0]} after {takeover.TotalSeconds:0.00} s (bound {bound.TotalSeconds:0.0} s = lease {Lease.TotalSeconds:0} s + 2.2 x retry {Retry.TotalSeconds:0} s, plus the 1 s poll)");
+        Assert.True(takeover < bound + TimeSpan.FromSeconds(1.5), $"takeover took {takeover.TotalSeconds:0.00} s");
+        Lab.Sh("boot", $"h{leaseHost}");
+        Lab.WaitFor("all API servers ready after the boot", TimeSpan.FromSeconds(120), () => Kf(TimeSpan.FromMinutes(2), "status", "-f", File6).Code == 0);
+
+        // 6. ha verify: green, with the failover times
+        var (vcode, vout) = Kf(TimeSpan.FromMinutes(5), "ha", "verify", "-f", File6, "--yes");
+        output.WriteLine(vout);
+        Assert.True(vcode == 0, vout);
+        foreach (var line in vout.Split('\n').Where(l => l.StartsWith("stop ", StringComparison.Ordinal)))
+        {
+            Figure("ha verify: " + string.Join(' ', line.Split(' ', StringSplitOptions.RemoveEmptyEntries)));
+        }
+        Assert.Contains("all 4 checks passed", vout);
+        Assert.Equal(0, Kf(TimeSpan.FromMinutes(2), "status", "-f", File6).Code);
+    }
+
+    private void ResetLeavesCleanHosts()
+    {
+        var sw = Stopwatch.StartNew();
+        var (code, o) = Kf(TimeSpan.FromMinutes(5), "reset", "-f", File6);
+        output.WriteLine(o);
+        Assert.True(code == 0, o);
+        for (var i = 1; i <= 6; i++)
+        {
+            Assert.Contains($"h{i}: ", o);
+            Assert.DoesNotContain($"h{i}: remains: /", o);
+            Lab.Ssh(i, "! test -e /etc/kubernetes/admin.conf && ! test -e /etc/kubernetes/kubelet.conf && ! test -e /var/lib/etcd/member && ! ss -Htln | grep -qE ':(2379|6443) '");
+        }
+        Figure($"reset -f of 6 hosts: {sw.Elapsed.TotalSeconds:0.0} s, every host clean");
+    }
+
+    private void KilledInstallsConverge()
+    {
+        // a fresh install (the reset above cleared the journal), killed at five points
+        var points = new (string Name, Func<JsonNode?, bool> Trigger)[]
+        {
+            ("host preparation (os-prepare running)", e => Started(e, "os-prepare")),
+            ("certificates being written on h1", e => Started(e, "init") && Lab.TrySsh(1, "test $(ls /etc/kubernetes/pki | wc -l) -ge 3", 5).Code == 0),
+            ("an etcd member being added (h2)", e => Started(e, "join-control-plane", "h2") && EtcdMemberUnstarted()),
+            ("a worker joining", e => Started(e, "join-worker")),
+            ("the CNI step", e => Started(e, "cni") || Started(e, "label-nodes")),
+        };
+        foreach (var (name, trigger) in points)
+        {
+            var (killed, log) = KfKilledWhen(trigger);
+            output.WriteLine(log);
+            Figure($"killed during {name}: {(killed ? "yes" : "no (the run finished first)")}");
+        }
+        var (code, o) = Kf(TimeSpan.FromMinutes(10), "up", "-f", File6);
+        output.WriteLine(o);
+        Assert.True(code == 0, o);
+        var hashes = ManagedHashes();
+        var (scode, sout) = Kf(TimeSpan.FromMinutes(2), "status", "-f", File6);
+        Assert.True(scode == 0, sout);
+
+        // converged: a forced rerun of every step (ignoring the journal) changes nothing and no managed file
+        var (fcode, fout) = Kf(TimeSpan.FromMinutes(10), "up", "-f", File6, "--from-step", "preflight", "--output", "json");
+        Assert.True(fcode == 0, fout);
+        var done = fout.Split('\n').Where(l => l.StartsWith('{')).Select(l => JsonNode.Parse(l)!)
+            .Where(e => (string?)e["event"] == "taskFinished" && (string?)e["status"] == "done").Select(e => $"{e["host"]}/{e["step"]}").ToList();
+        Assert.True(done.Count == 0, "a forced rerun after the killed runs still changed: " + string.Join(", ", done));
+        Assert.Equal(hashes, ManagedHashes());
+        Figure($"after 5 killed runs: the rerun converged; a forced rerun of every step changed nothing; {hashes.Count(c => c == '\n')} managed files hashed on 6 hosts unchanged");
+    }
+
+    private static bool Started(JsonNode? e, string step, string? host = null) =>
+        e is not null && (string?)e["event"] == "taskStarted" && (string?)e["step"] == step && (host is null || (string?)e["host"] == host);
+
+    private static bool EtcdMemberUnstarted()
+    {
+        var (code, o) = Lab.TrySsh(1, Etcdctl("member list -w simple"), 5);
+        return code == 0 && o.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length >= 2;
+    }
+
+    /// <summary>KfKilledWhen runs `up --output json` and SIGKILLs it when trigger holds for an event (checked on every event
+    /// line and every 200 ms with the last event); returns whether it was killed.</summary>
+    private (bool Killed, string Log) KfKilledWhen(Func<JsonNode?, bool> trigger)
+    {
+        var psi = new ProcessStartInfo(_kubeforge) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "up", "-f", File6, "--output", "json" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var p = Process.Start(psi)!;
+        var log = new StringBuilder();
+        JsonNode? last = null;
+        var lines = new System.Collections.Concurrent.BlockingCollection<string>();
+        var reader = Task.Run(() =>
+        {
+            while (p.StandardOutput.ReadLine() is { } l)
+            {
+                lines.Add(l);
+            }
+            lines.CompleteAdding();
+        });
+        var err = p.StandardError.ReadToEndAsync();
+        var killed = false;
+        var sw = Stopwatch.StartNew();
+        while (!lines.IsCompleted && sw.Elapsed < TimeSpan.FromMinutes(10))
+        {
+            if (lines.TryTake(out var l, 200))
+            {
+                log.AppendLine(l);
+                if (l.StartsWith('{'))
+                {
+                    var e = JsonNode.Parse(l);
+                    if ((string?)e?["event"] == "taskStarted")
+                    {
+                        last = e;
+                    }
+                }
+            }
+            if (last is not null && trigger(last))
+            {
+                p.Kill(entireProcessTree: true);
+                killed = true;
+                break;
+            }
+        }
+        p.WaitForExit();
+        reader.Wait(TimeSpan.FromSeconds(10));
+        log.Append(err.Result);
+        return (killed, log.ToString());
+    }
+
+    /// <summary>ManagedHashes hashes every file Kubeforge manages on every host (Kubernetes files, kubelet config, containerd,
+    /// kernel settings, load balancer and keepalived), sorted, as one text.</summary>
+    private static string ManagedHashes()
+    {
+        var sb = new StringBuilder();
+        for (var i = 1; i <= 6; i++)
+        {
+            sb.Append(Lab.Ssh(i, "find /etc/kubernetes /var/lib/kubelet/config.yaml /var/lib/kubelet/kubeadm-flags.env /etc/containerd /etc/modules-load.d/k8s.conf " +
+                "/etc/sysctl.d/99-kubernetes.conf /etc/haproxy/haproxy.cfg /etc/keepalived /etc/kubeforge -type f 2>/dev/null " +
+                "| grep -v -e '/etc/kubernetes/tmp/' -e 'kubernetes-backup' | sort | xargs -r sha256sum | sed 's/^/h" + i + " /'"));
+        }
+        return sb.ToString();
     }
 
     private static string Etcdctl(string args) =>
