@@ -242,98 +242,139 @@ public sealed class LabClusterTests(ITestOutputHelper output)
         Figure($"reset -f of 6 hosts: {sw.Elapsed.TotalSeconds:0.0} s, every host clean");
     }
 
+    /// <summary>KillPoint: SIGKILL `up` once the run's plain log shows step started on host (any host when null) or, with
+    /// detail, the nth detail line of that step containing it, and afterMs more; probe (run after the kill on that host, etcdctl on
+    /// h1) is recorded.</summary>
+    private sealed record KillPoint(string Name, string Step, string? Host, string? Detail, int AfterMs, string Probe, int Nth = 1);
+
     private void KilledInstallsConverge()
     {
-        // a fresh install (the reset above cleared the journal), killed at five points
-        var points = new (string Name, Func<JsonNode?, bool> Trigger)[]
+        // a fresh install (the reset above cleared the journal), killed at five points; each run resumes the killed one
+        var points = new KillPoint[]
         {
-            ("host preparation (os-prepare running)", e => Started(e, "os-prepare")),
-            ("certificates being written on h1", e => Started(e, "init") && Lab.TrySsh(1, "test $(ls /etc/kubernetes/pki | wc -l) -ge 3", 5).Code == 0),
-            ("an etcd member being added (h2)", e => Started(e, "join-control-plane", "h2") && EtcdMemberUnstarted()),
-            ("a worker joining", e => Started(e, "join-worker")),
-            ("the CNI step", e => Started(e, "cni") || Started(e, "label-nodes")),
+            new("host preparation (os-prepare)", "os-prepare", null, null, 300, "echo $(ls /etc/modules-load.d /etc/sysctl.d | wc -l) entries in modules-load.d and sysctl.d"),
+            new("certificates being written (init on h1, the third certificate)", "init", "h1", "[certs] Generating \"", 0, "echo $(find /etc/kubernetes/pki -type f | wc -l) files in /etc/kubernetes/pki", 3),
+            new("an etcd member being added (h2 a learner, not promoted)", "join-control-plane", "h2", "Waiting for the new etcd member to catch up", 0, Etcdctl("member list -w simple") + " | tr '\\n' ';'"),
+            new("a worker joining (kubelet started for the TLS bootstrap)", "join-worker", null, "[kubelet-start] Starting the kubelet", 0, "echo $(ls /etc/kubernetes /var/lib/kubelet/pki 2>&1)"),
+            new("the CNI step", "cni", "h1", null, 300, "echo $(ls /etc/kubernetes/manifests)"),
         };
-        foreach (var (name, trigger) in points)
+        foreach (var point in points)
         {
-            var (killed, log) = KfKilledWhen(trigger);
+            var (killed, after, log, probe) = KfKilledAt(point);
             output.WriteLine(log);
-            Figure($"killed during {name}: {(killed ? "yes" : "no (the run finished first)")}");
+            Figure($"killed during {point.Name}: after {after.TotalSeconds:0.0} s of the run ({probe.Trim()})");
+            Assert.True(killed, $"the run was not killed during {point.Name}:\n{log}");
         }
+        var sw = Stopwatch.StartNew();
         var (code, o) = Kf(TimeSpan.FromMinutes(10), "up", "-f", File6);
+        var rerun = sw.Elapsed;
         output.WriteLine(o);
         Assert.True(code == 0, o);
         var hashes = ManagedHashes();
         var (scode, sout) = Kf(TimeSpan.FromMinutes(2), "status", "-f", File6);
         Assert.True(scode == 0, sout);
+        var members = Lab.Ssh(1, Etcdctl("member list -w simple")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(members.Length == 3 && members.All(m => m.Contains(", started, ", StringComparison.Ordinal) && m.TrimEnd().EndsWith(", false", StringComparison.Ordinal)),
+            "etcd after the killed runs is not three started voting members:\n" + string.Join('\n', members));
 
         // converged: a forced rerun of every step (ignoring the journal) changes nothing and no managed file
+        sw.Restart();
         var (fcode, fout) = Kf(TimeSpan.FromMinutes(10), "up", "-f", File6, "--from-step", "preflight", "--output", "json");
+        var forced = sw.Elapsed;
         Assert.True(fcode == 0, fout);
         var done = fout.Split('\n').Where(l => l.StartsWith('{')).Select(l => JsonNode.Parse(l)!)
             .Where(e => (string?)e["event"] == "taskFinished" && (string?)e["status"] == "done").Select(e => $"{e["host"]}/{e["step"]}").ToList();
         Assert.True(done.Count == 0, "a forced rerun after the killed runs still changed: " + string.Join(", ", done));
         Assert.Equal(hashes, ManagedHashes());
-        Figure($"after 5 killed runs: the rerun converged; a forced rerun of every step changed nothing; {hashes.Count(c => c == '\n')} managed files hashed on 6 hosts unchanged");
+        Figure($"after 5 killed runs: the last rerun converged in {rerun.TotalSeconds:0.0} s (etcd: 3 started voting members); a forced rerun of every step " +
+            $"({forced.TotalSeconds:0.0} s) changed nothing; {hashes.Count(c => c == '\n')} managed files hashed on 6 hosts unchanged");
     }
 
-    private static bool Started(JsonNode? e, string step, string? host = null) =>
-        e is not null && (string?)e["event"] == "taskStarted" && (string?)e["step"] == step && (host is null || (string?)e["host"] == host);
-
-    private static bool EtcdMemberUnstarted()
+    /// <summary>KfKilledAt runs `up -f cluster6.yaml --output json`, follows the run's plain log file (task events and details,
+    /// flushed per event) and SIGKILLs the process at the point (asserting that the step is still running on that host then);
+    /// it also asserts that no task of the run failed. Returns whether it was killed, when, the output and the probe.</summary>
+    private (bool Killed, TimeSpan After, string Log, string Probe) KfKilledAt(KillPoint point)
     {
-        var (code, o) = Lab.TrySsh(1, Etcdctl("member list -w simple"), 5);
-        return code == 0 && o.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length >= 2;
-    }
-
-    /// <summary>KfKilledWhen runs `up --output json` and SIGKILLs it when trigger holds for an event (checked on every event
-    /// line and every 200 ms with the last event); returns whether it was killed.</summary>
-    private (bool Killed, string Log) KfKilledWhen(Func<JsonNode?, bool> trigger)
-    {
+        var logs = Path.Join(_dir, ".kubeforge", "lab", "logs");
+        var before = Directory.Exists(logs) ? Directory.GetFiles(logs).ToHashSet() : [];
         var psi = new ProcessStartInfo(_kubeforge) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "up", "-f", File6, "--output", "json" })
         {
             psi.ArgumentList.Add(a);
         }
-        using var p = Process.Start(psi)!;
-        var log = new StringBuilder();
-        JsonNode? last = null;
-        var lines = new System.Collections.Concurrent.BlockingCollection<string>();
-        var reader = Task.Run(() =>
-        {
-            while (p.StandardOutput.ReadLine() is { } l)
-            {
-                lines.Add(l);
-            }
-            lines.CompleteAdding();
-        });
-        var err = p.StandardError.ReadToEndAsync();
-        var killed = false;
         var sw = Stopwatch.StartNew();
-        while (!lines.IsCompleted && sw.Elapsed < TimeSpan.FromMinutes(10))
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        var text = new StringBuilder();
+        var finished = new HashSet<string>();
+        var failed = new List<string>();
+        string? file = null, at = null;
+        var seen = 0;
+        long pos = 0;
+        var partial = "";
+        void Read()
         {
-            if (lines.TryTake(out var l, 200))
+            file ??= Directory.Exists(logs) ? Directory.GetFiles(logs).FirstOrDefault(f => !before.Contains(f)) : null;
+            if (file is null)
             {
-                log.AppendLine(l);
-                if (l.StartsWith('{'))
+                return;
+            }
+            using var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            fs.Seek(pos, SeekOrigin.Begin);
+            var chunk = new StreamReader(fs).ReadToEnd();
+            pos = fs.Position;
+            var lines = (partial + chunk).Split('\n');
+            partial = lines[^1];
+            foreach (var l in lines[..^1])
+            {
+                text.AppendLine(l);
+                var f = l.Split(' ', 5);
+                if (f.Length < 4)
                 {
-                    var e = JsonNode.Parse(l);
-                    if ((string?)e?["event"] == "taskStarted")
+                    continue;
+                }
+                var (host, step, word) = (f[1], f[2], f[3]);
+                if (word is "done" or "unchanged" or "skipped" or "failed")
+                {
+                    finished.Add(host + "/" + step);
+                    if (word == "failed")
                     {
-                        last = e;
+                        failed.Add(l);
                     }
                 }
-            }
-            if (last is not null && trigger(last))
-            {
-                p.Kill(entireProcessTree: true);
-                killed = true;
-                break;
+                if (at is null && step == point.Step && (point.Host is null || host == point.Host) &&
+                    (point.Detail is null ? word == "started" : word == "|" && l.Contains(point.Detail, StringComparison.Ordinal)) && ++seen == point.Nth)
+                {
+                    at = host;
+                }
             }
         }
+        var killed = false;
+        var after = TimeSpan.Zero;
+        var running = false;
+        while (!p.HasExited && sw.Elapsed < TimeSpan.FromMinutes(10))
+        {
+            Read();
+            if (at is not null)
+            {
+                Thread.Sleep(point.AfterMs);
+                Read();
+                running = !finished.Contains(at + "/" + point.Step);
+                p.Kill(); // SIGKILL
+                killed = true;
+                after = sw.Elapsed;
+                break;
+            }
+            Thread.Sleep(20);
+        }
         p.WaitForExit();
-        reader.Wait(TimeSpan.FromSeconds(10));
-        log.Append(err.Result);
-        return (killed, log.ToString());
+        Read();
+        var log = $"--- up killed at {point.Name}: {killed}\n{text}{partial}\n{stdout.Result.Length} bytes of json events\n{stderr.Result}";
+        Assert.True(failed.Count == 0, "a task failed in a run after a kill:\n" + log);
+        Assert.True(!killed || running, $"{point.Step} had finished on {at} before the kill:\n{log}");
+        var probe = killed ? Lab.TrySsh(point.Probe.Contains("etcdctl", StringComparison.Ordinal) ? 1 : int.Parse(at![1..], System.Globalization.CultureInfo.InvariantCulture), point.Probe, 20).Out : "";
+        return (killed, after, log, probe.Replace('\n', ' '));
     }
 
     /// <summary>ManagedHashes hashes every file Kubeforge manages on every host (Kubernetes files, kubelet config, containerd,
