@@ -304,10 +304,11 @@ cmd_poweroff() {
   # namespace with the VIP goes away), then nspawn; killing only nspawn leaves the container running
   init="$(cat /proc/"$pid"/task/*/children 2>/dev/null | awk '{print $1}' | head -1 || true)"
   [ -n "$init" ] || init="$(cat "$STATE/$name.init" 2>/dev/null || true)"
+  local at; at="$(date +%s.%N)"
   [ -z "$init" ] || kill -KILL "$init" 2>/dev/null || true
   kill -KILL "$pid" 2>/dev/null || true
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  echo "$name powered off"
+  echo "$name powered off (killed at $at)"
 }
 
 # cmd_boot hI: boot a powered-off host hI again on its overlay.

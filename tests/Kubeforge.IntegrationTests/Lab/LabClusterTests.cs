@@ -168,8 +168,9 @@ public sealed class LabClusterTests(ITestOutputHelper output)
         holder = VipHolder();
         t = probe.Mark();
         var sw = Stopwatch.StartNew();
-        moved = TimeVipMove(holder, () => Lab.Sh("poweroff", $"h{holder}"));
-        Thread.Sleep(2000);
+        string? killedAt = null;
+        moved = TimeVipMove(holder, () => killedAt = Lab.Sh("poweroff", $"h{holder}"), fromKill: () => killedAt);
+        Lab.WaitFor("the API answering through the VIP again", TimeSpan.FromSeconds(15), () => probe.UpNow, TimeSpan.FromMilliseconds(100));
         gap = probe.LongestGapSince(t);
         Figure($"VIP holder h{holder} powered off: VIP on h{moved.Host} after {moved.After.TotalSeconds:0.00} s; longest API gap through the VIP {gap.TotalSeconds:0.00} s; API answering again: {probe.UpNow}");
         Assert.True(moved.After < TimeSpan.FromSeconds(3), $"VIP took {moved.After.TotalSeconds:0.00} s to move");
@@ -432,8 +433,9 @@ public sealed class LabClusterTests(ITestOutputHelper output)
     /// (started and ready before the disruption) checks its addresses every 20 ms and prints the wall-clock time it saw the VIP
     /// (the nspawn hosts share this machine's clock), so SSH round trips of a loaded machine do not count. The clock starts
     /// when disrupt is called or, fromRelease, when the holder's own watcher saw the VIP go (a stopping keepalived holds the
-    /// VIP until it sends its priority-0 advertisement, however long systemctl takes to get there).</summary>
-    private static (int Host, TimeSpan After) TimeVipMove(int holder, Action disrupt, bool fromRelease = false)
+    /// VIP until it sends its priority-0 advertisement, however long systemctl takes to get there), or with fromKill when
+    /// lab.sh poweroff says it killed the host.</summary>
+    private static (int Host, TimeSpan After) TimeVipMove(int holder, Action disrupt, bool fromRelease = false, Func<string?>? fromKill = null)
     {
         var appear = $"echo ready; while ! ip -o addr show | grep -q ' {Vip}/'; do sleep 0.02; done; date +%s.%N";
         var vanish = $"echo ready; while ip -o addr show | grep -q ' {Vip}/'; do sleep 0.02; done; date +%s.%N";
@@ -464,6 +466,10 @@ public sealed class LabClusterTests(ITestOutputHelper output)
                 var gone = watchers.Single(x => x.Host == holder).Line;
                 Assert.True(gone.Wait(TimeSpan.FromSeconds(10)), $"h{holder} kept the VIP");
                 t0 = At(gone.Result!);
+            }
+            if (fromKill?.Invoke() is { } said && said.IndexOf("killed at ", StringComparison.Ordinal) is var k and >= 0)
+            {
+                t0 = At(said[(k + 10)..].TrimEnd().TrimEnd(')'));
             }
             return (w.Host, At(w.Line.Result!) - t0);
         }
@@ -630,10 +636,11 @@ internal static class Lab
         return o;
     }
 
-    public static void Sh(params string[] args)
+    public static string Sh(params string[] args)
     {
         var (code, o) = Shell.Run(TimeSpan.FromMinutes(3), null, [LabKit.LabSh, .. args]);
         Assert.True(code == 0, $"lab.sh {string.Join(' ', args)}: {o}");
+        return o;
     }
 
     public static void WaitFor(string what, TimeSpan timeout, Func<bool> condition, TimeSpan? every = null)
