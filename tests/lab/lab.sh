@@ -318,10 +318,11 @@ cmd_boot() {
   kill -0 "$(cat "$STATE/$name.pid" 2>/dev/null || echo 0)" 2>/dev/null && die "$name is running"
   [ -n "$STANDINS" ] || STANDINS="$(cat "$STATE/standins" 2>/dev/null || true)"
   local start=$SECONDS veth="vb-$BR-$name" t=0
-  # a killed container's network namespace (with the host side of its veth) is freed by the kernel asynchronously, seconds
-  # later on a busy machine; booting before that makes nspawn fail with "File exists" on the veth
+  # a killed container's network namespace (with the host side of its veth) is freed by the kernel asynchronously, up to a
+  # minute later on a busy machine; nspawn then fails with "File exists" on the veth: give it 2 s, then delete the old pair
   if [ ${#veth} -le 15 ]; then
-    while ip link show "$veth" >/dev/null 2>&1; do t=$((t + 1)); [ $t -lt 300 ] || die "$name: $veth still exists 30 s after the power-off"; sleep 0.1; done
+    while ip link show "$veth" >/dev/null 2>&1 && [ $t -lt 20 ]; do t=$((t + 1)); sleep 0.1; done
+    ! ip link show "$veth" >/dev/null 2>&1 || ip link delete "$veth" 2>/dev/null || true
   fi
   boot_nspawn "${name#h}"
   wait_ssh "$(cat "$STATE/$name.addr")" || die "$name: sshd did not answer in 90 s after boot, see $STATE/$name.log"
