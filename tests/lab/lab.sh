@@ -198,13 +198,14 @@ boot_nspawn() {
   local pid=$!; echo "$pid" > "$STATE/$name.pid"
   local init="" t=0
   while [ -z "$init" ]; do
-    init="$(cat /proc/"$pid"/task/*/children 2>/dev/null | awk '{print $1}' | head -1)"
+    [ "$(awk '{print $3}' /proc/"$pid"/stat 2>/dev/null || echo Z)" != Z ] || die "$name: nspawn exited at once: $(tail -n 5 "$STATE/$name.log" | tr '\n' ' ')"
+    init="$(cat /proc/"$pid"/task/*/children 2>/dev/null | awk '{print $1}' | head -1 || true)"
     t=$((t + 1)); [ $t -lt 600 ] || die "$name: nspawn (pid $pid) did not start, see $STATE/$name.log"; sleep 0.1
   done
   # the first child seen may be nspawn's short-lived helper (still in our network namespace): re-read it until host0 shows
   t=0; until nsenter -t "$init" -n ip link show host0 >/dev/null 2>&1; do
     t=$((t+1)); [ $t -lt 600 ] || die "$name: no host0"; sleep 0.1
-    init="$(cat /proc/"$pid"/task/*/children 2>/dev/null | awk '{print $1}' | head -1)"; [ -n "$init" ] || init=$pid
+    init="$(cat /proc/"$pid"/task/*/children 2>/dev/null | awk '{print $1}' | head -1 || true)"; [ -n "$init" ] || init=$pid
   done
   echo "$init" > "$STATE/$name.init"   # the container's PID 1: down/poweroff kill it even if nspawn is gone
   nsenter -t "$init" -n ip addr add "$addr/24" dev host0
@@ -301,12 +302,13 @@ cmd_poweroff() {
   local pid init; pid="$(cat "$STATE/$name.pid")"
   # SIGKILL the container's init (PID 1 of its PID namespace: the kernel then kills every process in it, and its network
   # namespace with the VIP goes away), then nspawn; killing only nspawn leaves the container running
-  init="$(cat /proc/"$pid"/task/*/children 2>/dev/null | awk '{print $1}' | head -1)"
+  init="$(cat /proc/"$pid"/task/*/children 2>/dev/null | awk '{print $1}' | head -1 || true)"
   [ -n "$init" ] || init="$(cat "$STATE/$name.init" 2>/dev/null || true)"
+  local at; at="$(date +%s.%N)"
   [ -z "$init" ] || kill -KILL "$init" 2>/dev/null || true
   kill -KILL "$pid" 2>/dev/null || true
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  echo "$name powered off"
+  echo "$name powered off (killed at $at)"
 }
 
 # cmd_boot hI: boot a powered-off host hI again on its overlay.
@@ -315,7 +317,13 @@ cmd_boot() {
   [ -f "$STATE/$name.addr" ] || die "$name was never up"
   kill -0 "$(cat "$STATE/$name.pid" 2>/dev/null || echo 0)" 2>/dev/null && die "$name is running"
   [ -n "$STANDINS" ] || STANDINS="$(cat "$STATE/standins" 2>/dev/null || true)"
-  local start=$SECONDS
+  local start=$SECONDS veth="vb-$BR-$name" t=0
+  # a killed container's network namespace (with the host side of its veth) is freed by the kernel asynchronously, up to a
+  # minute later on a busy machine; nspawn then fails with "File exists" on the veth: give it 2 s, then delete the old pair
+  if [ ${#veth} -le 15 ]; then
+    while ip link show "$veth" >/dev/null 2>&1 && [ $t -lt 20 ]; do t=$((t + 1)); sleep 0.1; done
+    ! ip link show "$veth" >/dev/null 2>&1 || ip link delete "$veth" 2>/dev/null || true
+  fi
   boot_nspawn "${name#h}"
   wait_ssh "$(cat "$STATE/$name.addr")" || die "$name: sshd did not answer in 90 s after boot, see $STATE/$name.log"
   echo "$name booted in $((SECONDS - start)) s"

@@ -204,6 +204,18 @@ public static class ClusterApiSteps
         var kubeletConf = NodePaths.KubeConfig("kubelet.conf");
         var joined = await node.ExistsAsync(kubeletConf, ct).ConfigureAwait(false) &&
             (!controlPlane || await node.ExistsAsync(NodePaths.Manifest("etcd"), ct).ConfigureAwait(false));
+        if (joined && controlPlane && !ctx.DryRun)
+        {
+            // the files alone do not prove a finished control-plane join: a run killed after etcd.yaml was written but before
+            // the learner was promoted leaves a learner behind; such a join is resumed below (the member add is then skipped)
+            var peerUrl = "https://" + Pki.AltNames.JoinHostPort(host.ClusterAddress, 2380);
+            var endpoints = ctx.File.ControlPlanes.Select(cp => "https://" + Pki.AltNames.JoinHostPort(cp.ClusterAddress, 2379)).ToList();
+            if (!await EtcdJoinPhase.FinishedAsync(node, "/etc/kubernetes/pki", endpoints, peerUrl, ct).ConfigureAwait(false))
+            {
+                joined = false;
+                ctx.Ui.Warn("join", $"{host.Name}'s etcd member {peerUrl} has not finished joining (not started or still a learner); resuming the join");
+            }
+        }
         if (joined)
         {
             return new StepResult(StepStatus.Unchanged, $"{host.Name} already joined ({kubeletConf} exists)");

@@ -138,6 +138,28 @@ public static class EtcdJoinPhase
         return urls;
     }
 
+    /// <summary>Finished tells whether the member with peerUrl has completed its join: it is in the list, has started
+    /// (published its name) and is a voting member (not a learner waiting for promotion).</summary>
+    public static bool Finished(IReadOnlyList<EtcdMember> members, string peerUrl) =>
+        members.FirstOrDefault(m => m.PeerUrls.Contains(peerUrl)) is { IsLearner: false, Name.Length: > 0 };
+
+    /// <summary>FinishedAsync asks etcd (endpoints tried in order, with this node's apiserver-etcd-client certificate read
+    /// over its host) whether the member with peerUrl has finished joining (see Finished); false when the node has no
+    /// etcd client certificate yet. An interrupted join (killed between the member add and the promotion) says false.</summary>
+    public static async Task<bool> FinishedAsync(IHost node, string certDir, IReadOnlyList<string> endpoints, string peerUrl, CancellationToken ct)
+    {
+        var ca = await PkiStore.LoadCertAsync(node, PkiStore.CertPath(certDir, "etcd/ca"), ct).ConfigureAwait(false);
+        var certPem = await node.ReadTextAsync(PkiStore.CertPath(certDir, "apiserver-etcd-client"), ct).ConfigureAwait(false);
+        var keyPem = await node.ReadTextAsync(PkiStore.KeyPath(certDir, "apiserver-etcd-client"), ct).ConfigureAwait(false);
+        if (ca is null || certPem is null || keyPem is null)
+        {
+            return false;
+        }
+        using var client = X509Certificate2.CreateFromPem(certPem, keyPem);
+        using var etcd = EtcdGatewayClient.Create(endpoints, ca, client, TimeSpan.FromSeconds(10));
+        return Finished(await etcd.ListAsync(ct).ConfigureAwait(false), peerUrl);
+    }
+
     /// <summary>RunAsync adds the member and writes the manifest; promotion retries until the learner is in sync
     /// or the etcd API timeout passes.</summary>
     public static async Task RunAsync(PhaseContext ctx, IReadOnlyList<string> endpoints, TimeSpan promoteTimeout, TimeSpan retryInterval, CancellationToken ct)

@@ -13,7 +13,10 @@ namespace Kubeforge.IntegrationTests.Lab;
 /// three control planes behind a keepalived VIP and haproxy and two workers, driven over SSH by the real `kubeforge` binary.
 /// In order: up (timed) and what it built (VIP /readyz, etcd members, kubeadm objects, worker TLS bootstrap through the VIP);
 /// a second up (all unchanged, under a tenth of the time); the VIP holder's keepalived stopped and then the holder powered off
-/// (VIP move and API gap measured); status with a control plane down; add-node with a control plane down.
+/// (VIP move and API gap measured); status with a control plane down; add-node with a control plane down; the host of the
+/// kube-scheduler lease holder powered off (takeover measured); ha verify; reset of the cluster with the cleanliness check; and
+/// an install killed at five points (host preparation, certificates being written, an etcd member being added, a worker
+/// joining, the CNI step) whose reruns converge (managed files hashed on every host, then a forced rerun changes nothing).
 /// Figures go to the test output and to .build/lab-figures/cluster.txt. It stops the lab it started.</summary>
 [Collection("lab")]
 public sealed class LabClusterTests(ITestOutputHelper output)
@@ -66,6 +69,8 @@ public sealed class LabClusterTests(ITestOutputHelper output)
 
             FirstAndSecondUp();
             HighAvailability();
+            ResetLeavesCleanHosts();
+            KilledInstallsConverge();
         }
         finally
         {
@@ -152,8 +157,7 @@ public sealed class LabClusterTests(ITestOutputHelper output)
         // 1. the VIP holder's keepalived stops
         var holder = VipHolder();
         var t = probe.Mark();
-        Lab.Ssh(holder, "systemctl stop keepalived");
-        var moved = WaitForVipOn(excluding: holder, TimeSpan.FromSeconds(10));
+        var moved = TimeVipMove(holder, () => Lab.Ssh(holder, "systemctl stop keepalived"), fromRelease: true);
         var gap = probe.LongestGapSince(t);
         Figure($"VIP holder h{holder}'s keepalived stopped: VIP on h{moved.Host} after {moved.After.TotalSeconds:0.00} s; longest API gap through the VIP {gap.TotalSeconds:0.00} s");
         Assert.True(moved.After < TimeSpan.FromSeconds(3), $"VIP took {moved.After.TotalSeconds:0.00} s to move");
@@ -164,9 +168,9 @@ public sealed class LabClusterTests(ITestOutputHelper output)
         holder = VipHolder();
         t = probe.Mark();
         var sw = Stopwatch.StartNew();
-        Lab.Sh("poweroff", $"h{holder}");
-        moved = WaitForVipOn(excluding: holder, TimeSpan.FromSeconds(10), sw);
-        Thread.Sleep(2000);
+        string? killedAt = null;
+        moved = TimeVipMove(holder, () => killedAt = Lab.Sh("poweroff", $"h{holder}"), fromKill: () => killedAt);
+        Lab.WaitFor("the API answering through the VIP again", TimeSpan.FromSeconds(15), () => probe.UpNow, TimeSpan.FromMilliseconds(100));
         gap = probe.LongestGapSince(t);
         Figure($"VIP holder h{holder} powered off: VIP on h{moved.Host} after {moved.After.TotalSeconds:0.00} s; longest API gap through the VIP {gap.TotalSeconds:0.00} s; API answering again: {probe.UpNow}");
         Assert.True(moved.After < TimeSpan.FromSeconds(3), $"VIP took {moved.After.TotalSeconds:0.00} s to move");
@@ -189,6 +193,201 @@ public sealed class LabClusterTests(ITestOutputHelper output)
         Figure($"add-node h6 with h{holder} down: {sw.Elapsed.TotalSeconds:0.0} s");
         Lab.WaitFor("h6 Ready", TimeSpan.FromSeconds(60), () => Lab.Kubectl(admin, "get", "node", "h6", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}") == "True");
 
+        // 5. boot it again; then power off the host of the kube-scheduler lease holder and time the takeover
+        Lab.Sh("boot", $"h{holder}");
+        Lab.WaitFor("all API servers ready after the boot", TimeSpan.FromSeconds(120), () => Kf(TimeSpan.FromMinutes(2), "status", "-f", File6).Code == 0);
+        var leaseHolder = Lab.Kubectl(admin, "-n", "kube-system", "get", "lease", "kube-scheduler", "-o", "jsonpath={.spec.holderIdentity}");
+        var leaseHost = int.Parse(leaseHolder.Split('_')[0][1..], System.Globalization.CultureInfo.InvariantCulture);
+        sw.Restart();
+        Lab.Sh("poweroff", $"h{leaseHost}");
+        string? next = null;
+        Lab.WaitFor("a new kube-scheduler lease holder", TimeSpan.FromSeconds(60), () =>
+        {
+            var (c, h) = Shell.Run(TimeSpan.FromSeconds(10), null, "kubectl", "--kubeconfig", admin, "--request-timeout=3s", "-n", "kube-system", "get", "lease", "kube-scheduler", "-o", "jsonpath={.spec.holderIdentity}");
+            next = c == 0 && h.Length > 0 && h != leaseHolder ? h : null;
+            return next is not null;
+        }, TimeSpan.FromMilliseconds(200));
+        var takeover = sw.Elapsed;
+        var bound = Lease + 2.2 * Retry; // from the power-off: the last renewal was at most one retry period before it
+        Figure($"kube-scheduler lease holder's host h{leaseHost} powered off: new holder {next!.Split('_')[0]} after {takeover.TotalSeconds:0.00} s (bound {bound.TotalSeconds:0.0} s = lease {Lease.TotalSeconds:0} s + 2.2 x retry {Retry.TotalSeconds:0} s, plus the 1 s poll)");
+        Assert.True(takeover < bound + TimeSpan.FromSeconds(1.5), $"takeover took {takeover.TotalSeconds:0.00} s");
+        Lab.Sh("boot", $"h{leaseHost}");
+        Lab.WaitFor("all API servers ready after the boot", TimeSpan.FromSeconds(120), () => Kf(TimeSpan.FromMinutes(2), "status", "-f", File6).Code == 0);
+
+        // 6. ha verify: green, with the failover times
+        var (vcode, vout) = Kf(TimeSpan.FromMinutes(5), "ha", "verify", "-f", File6, "--yes");
+        output.WriteLine(vout);
+        Assert.True(vcode == 0, vout);
+        foreach (var line in vout.Split('\n').Where(l => l.StartsWith("stop ", StringComparison.Ordinal)))
+        {
+            Figure("ha verify: " + string.Join(' ', line.Split(' ', StringSplitOptions.RemoveEmptyEntries)));
+        }
+        Assert.Contains("all 4 checks passed", vout);
+        Assert.Equal(0, Kf(TimeSpan.FromMinutes(2), "status", "-f", File6).Code);
+    }
+
+    private void ResetLeavesCleanHosts()
+    {
+        var sw = Stopwatch.StartNew();
+        var (code, o) = Kf(TimeSpan.FromMinutes(5), "reset", "-f", File6);
+        output.WriteLine(o);
+        Assert.True(code == 0, o);
+        for (var i = 1; i <= 6; i++)
+        {
+            Assert.Contains($"h{i}: ", o);
+            Assert.DoesNotContain($"h{i}: remains: /", o);
+            Lab.Ssh(i, "! test -e /etc/kubernetes/admin.conf && ! test -e /etc/kubernetes/kubelet.conf && ! test -e /var/lib/etcd/member && ! ss -Htln | grep -qE ':(2379|6443) '");
+        }
+        Figure($"reset -f of 6 hosts: {sw.Elapsed.TotalSeconds:0.0} s, every host clean");
+    }
+
+    /// <summary>KillPoint: SIGKILL `up` once the run's plain log shows step started on host (any host when null) or, with
+    /// detail, the nth detail line of that step containing it, and afterMs more; probe (run after the kill on that host, etcdctl on
+    /// h1) is recorded.</summary>
+    private sealed record KillPoint(string Name, string Step, string? Host, string? Detail, int AfterMs, string Probe, int Nth = 1);
+
+    private void KilledInstallsConverge()
+    {
+        // a fresh install (the reset above cleared the journal), killed at five points; each run resumes the killed one
+        var points = new KillPoint[]
+        {
+            new("host preparation (os-prepare)", "os-prepare", null, null, 300, "echo $(ls /etc/modules-load.d /etc/sysctl.d | wc -l) entries in modules-load.d and sysctl.d"),
+            new("certificates being written (init on h1, the third certificate)", "init", "h1", "[certs] Generating \"", 0, "echo $(find /etc/kubernetes/pki -type f | wc -l) files in /etc/kubernetes/pki", 3),
+            new("an etcd member being added (h2 a learner, not promoted)", "join-control-plane", "h2", "Waiting for the new etcd member to catch up", 0, Etcdctl("member list -w simple") + " | tr '\\n' ';'"),
+            new("a worker joining (kubelet started for the TLS bootstrap)", "join-worker", null, "[kubelet-start] Starting the kubelet", 0, "echo $(ls /etc/kubernetes /var/lib/kubelet/pki 2>&1)"),
+            new("the CNI step", "cni", "h1", null, 300, "echo $(ls /etc/kubernetes/manifests)"),
+        };
+        foreach (var point in points)
+        {
+            var (killed, after, log, probe) = KfKilledAt(point);
+            output.WriteLine(log);
+            Figure($"killed during {point.Name}: after {after.TotalSeconds:0.0} s of the run ({probe.Trim()})");
+            Assert.True(killed, $"the run was not killed during {point.Name}:\n{log}");
+        }
+        var sw = Stopwatch.StartNew();
+        var (code, o) = Kf(TimeSpan.FromMinutes(10), "up", "-f", File6);
+        var rerun = sw.Elapsed;
+        output.WriteLine(o);
+        Assert.True(code == 0, o);
+        var hashes = ManagedHashes();
+        var (scode, sout) = Kf(TimeSpan.FromMinutes(2), "status", "-f", File6);
+        Assert.True(scode == 0, sout);
+        var members = Lab.Ssh(1, Etcdctl("member list -w simple")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(members.Length == 3 && members.All(m => m.Contains(", started, ", StringComparison.Ordinal) && m.TrimEnd().EndsWith(", false", StringComparison.Ordinal)),
+            "etcd after the killed runs is not three started voting members:\n" + string.Join('\n', members));
+
+        // converged: a forced rerun of every step (ignoring the journal) changes nothing and no managed file
+        sw.Restart();
+        var (fcode, fout) = Kf(TimeSpan.FromMinutes(10), "up", "-f", File6, "--from-step", "preflight", "--output", "json");
+        var forced = sw.Elapsed;
+        Assert.True(fcode == 0, fout);
+        var done = fout.Split('\n').Where(l => l.StartsWith('{')).Select(l => JsonNode.Parse(l)!)
+            .Where(e => (string?)e["event"] == "taskFinished" && (string?)e["status"] == "done").Select(e => $"{e["host"]}/{e["step"]}").ToList();
+        Assert.True(done.Count == 0, "a forced rerun after the killed runs still changed: " + string.Join(", ", done));
+        Assert.Equal(hashes, ManagedHashes());
+        Figure($"after 5 killed runs: the last rerun converged in {rerun.TotalSeconds:0.0} s (etcd: 3 started voting members); a forced rerun of every step " +
+            $"({forced.TotalSeconds:0.0} s) changed nothing; {hashes.Count(c => c == '\n')} managed files hashed on 6 hosts unchanged");
+    }
+
+    /// <summary>KfKilledAt runs `up -f cluster6.yaml --output json`, follows the run's plain log file (task events and details,
+    /// flushed per event) and SIGKILLs the process at the point (asserting that the step is still running on that host then);
+    /// it also asserts that no task of the run failed. Returns whether it was killed, when, the output and the probe.</summary>
+    private (bool Killed, TimeSpan After, string Log, string Probe) KfKilledAt(KillPoint point)
+    {
+        var logs = Path.Join(_dir, ".kubeforge", "lab", "logs");
+        var before = Directory.Exists(logs) ? Directory.GetFiles(logs).ToHashSet() : [];
+        var psi = new ProcessStartInfo(_kubeforge) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "up", "-f", File6, "--output", "json" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        var sw = Stopwatch.StartNew();
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        var text = new StringBuilder();
+        var finished = new HashSet<string>();
+        var failed = new List<string>();
+        string? file = null, at = null;
+        var seen = 0;
+        long pos = 0;
+        var partial = "";
+        void Read()
+        {
+            file ??= Directory.Exists(logs) ? Directory.GetFiles(logs).FirstOrDefault(f => !before.Contains(f)) : null;
+            if (file is null)
+            {
+                return;
+            }
+            using var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            fs.Seek(pos, SeekOrigin.Begin);
+            var chunk = new StreamReader(fs).ReadToEnd();
+            pos = fs.Position;
+            var lines = (partial + chunk).Split('\n');
+            partial = lines[^1];
+            foreach (var l in lines[..^1])
+            {
+                text.AppendLine(l);
+                var f = l.Split(' ', 5);
+                if (f.Length < 4)
+                {
+                    continue;
+                }
+                var (host, step, word) = (f[1], f[2], f[3]);
+                if (word is "done" or "unchanged" or "skipped" or "failed")
+                {
+                    finished.Add(host + "/" + step);
+                    if (word == "failed")
+                    {
+                        failed.Add(l);
+                    }
+                }
+                if (at is null && step == point.Step && (point.Host is null || host == point.Host) &&
+                    (point.Detail is null ? word == "started" : word == "|" && l.Contains(point.Detail, StringComparison.Ordinal)) && ++seen == point.Nth)
+                {
+                    at = host;
+                }
+            }
+        }
+        var killed = false;
+        var after = TimeSpan.Zero;
+        var running = false;
+        while (!p.HasExited && sw.Elapsed < TimeSpan.FromMinutes(10))
+        {
+            Read();
+            if (at is not null)
+            {
+                Thread.Sleep(point.AfterMs);
+                Read();
+                running = !finished.Contains(at + "/" + point.Step);
+                p.Kill(); // SIGKILL
+                killed = true;
+                after = sw.Elapsed;
+                break;
+            }
+            Thread.Sleep(20);
+        }
+        p.WaitForExit();
+        Read();
+        var log = $"--- up killed at {point.Name}: {killed}\n{text}{partial}\n{stdout.Result.Length} bytes of json events\n{stderr.Result}";
+        Assert.True(failed.Count == 0, "a task failed in a run after a kill:\n" + log);
+        Assert.True(!killed || running, $"{point.Step} had finished on {at} before the kill:\n{log}");
+        var probe = killed ? Lab.TrySsh(point.Probe.Contains("etcdctl", StringComparison.Ordinal) ? 1 : int.Parse(at![1..], System.Globalization.CultureInfo.InvariantCulture), point.Probe, 20).Out : "";
+        return (killed, after, log, probe.Replace('\n', ' '));
+    }
+
+    /// <summary>ManagedHashes hashes every file Kubeforge manages on every host (Kubernetes files, kubelet config, containerd,
+    /// kernel settings, load balancer and keepalived), sorted, as one text.</summary>
+    private static string ManagedHashes()
+    {
+        var sb = new StringBuilder();
+        for (var i = 1; i <= 6; i++)
+        {
+            sb.Append(Lab.Ssh(i, "find /etc/kubernetes /var/lib/kubelet/config.yaml /var/lib/kubelet/kubeadm-flags.env /etc/containerd /etc/modules-load.d/k8s.conf " +
+                "/etc/sysctl.d/99-kubernetes.conf /etc/haproxy/haproxy.cfg /etc/keepalived /etc/kubeforge -type f 2>/dev/null " +
+                "| grep -v -e '/etc/kubernetes/tmp/' -e 'kubernetes-backup' | sort | xargs -r sha256sum | sed 's/^/h" + i + " /'"));
+        }
+        return sb.ToString();
     }
 
     private static string Etcdctl(string args) =>
@@ -230,17 +429,62 @@ public sealed class LabClusterTests(ITestOutputHelper output)
         return null;
     }
 
-    private static (int Host, TimeSpan After) WaitForVipOn(int excluding, TimeSpan timeout, Stopwatch? since = null)
+    /// <summary>TimeVipMove times how long the VIP takes to appear on another control plane: a watcher on each of them
+    /// (started and ready before the disruption) checks its addresses every 20 ms and prints the wall-clock time it saw the VIP
+    /// (the nspawn hosts share this machine's clock), so SSH round trips of a loaded machine do not count. The clock starts
+    /// when disrupt is called or, fromRelease, when the holder's own watcher saw the VIP go (a stopping keepalived holds the
+    /// VIP until it sends its priority-0 advertisement, however long systemctl takes to get there), or with fromKill when
+    /// lab.sh poweroff says it killed the host.</summary>
+    private static (int Host, TimeSpan After) TimeVipMove(int holder, Action disrupt, bool fromRelease = false, Func<string?>? fromKill = null)
     {
-        var sw = since ?? Stopwatch.StartNew();
-        while (sw.Elapsed < timeout)
+        var appear = $"echo ready; while ! ip -o addr show | grep -q ' {Vip}/'; do sleep 0.02; done; date +%s.%N";
+        var vanish = $"echo ready; while ip -o addr show | grep -q ' {Vip}/'; do sleep 0.02; done; date +%s.%N";
+        var watchers = new[] { 1, 2, 3 }.Where(i => i != holder || fromRelease).Select(i =>
         {
-            if (VipHolderNow(excluding) is { } h)
+            var script = i == holder ? vanish : appear;
+            var psi = new ProcessStartInfo("ssh") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { "-i", LabKit.Key, "-o", "UserKnownHostsFile=" + LabKit.KnownHosts, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+                "-o", "ConnectTimeout=3", $"root@{LabKit.Addr(i)}", script })
             {
-                return (h, sw.Elapsed);
+                psi.ArgumentList.Add(a);
+            }
+            var p = Process.Start(psi)!;
+            Assert.Equal("ready", p.StandardOutput.ReadLine());
+            return (Host: i, Process: p, Line: p.StandardOutput.ReadLineAsync());
+        }).ToList();
+        try
+        {
+            var t0 = DateTimeOffset.UtcNow;
+            disrupt();
+            var others = watchers.Where(x => x.Host != holder).ToList();
+            var first = Task.WhenAny(others.Select(w => w.Line));
+            Assert.True(first.Wait(TimeSpan.FromSeconds(10)), $"the VIP did not move away from h{holder} in 10 s");
+            static DateTimeOffset At(string line) => DateTimeOffset.FromUnixTimeMilliseconds((long)(double.Parse(line, System.Globalization.CultureInfo.InvariantCulture) * 1000));
+            var w = others.First(x => x.Line == first.Result);
+            if (fromRelease)
+            {
+                var gone = watchers.Single(x => x.Host == holder).Line;
+                Assert.True(gone.Wait(TimeSpan.FromSeconds(10)), $"h{holder} kept the VIP");
+                t0 = At(gone.Result!);
+            }
+            if (fromKill?.Invoke() is { } said && said.IndexOf("killed at ", StringComparison.Ordinal) is var k and >= 0)
+            {
+                t0 = At(said[(k + 10)..].TrimEnd().TrimEnd(')'));
+            }
+            return (w.Host, At(w.Line.Result!) - t0);
+        }
+        finally
+        {
+            foreach (var x in watchers)
+            {
+                if (!x.Process.HasExited)
+                {
+                    x.Process.Kill();
+                }
+                x.Process.WaitForExit();
+                x.Process.Dispose();
             }
         }
-        throw new Xunit.Sdk.XunitException($"the VIP did not move away from h{excluding} in {timeout.TotalSeconds:0} s");
     }
 
     /// <summary>VipProbe asks GET /readyz through the VIP every 50 ms with Kubeforge's API client (admin.conf credentials, TLS
@@ -392,10 +636,11 @@ internal static class Lab
         return o;
     }
 
-    public static void Sh(params string[] args)
+    public static string Sh(params string[] args)
     {
         var (code, o) = Shell.Run(TimeSpan.FromMinutes(3), null, [LabKit.LabSh, .. args]);
         Assert.True(code == 0, $"lab.sh {string.Join(' ', args)}: {o}");
+        return o;
     }
 
     public static void WaitFor(string what, TimeSpan timeout, Func<bool> condition, TimeSpan? every = null)

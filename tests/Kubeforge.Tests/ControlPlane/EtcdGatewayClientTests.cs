@@ -73,4 +73,16 @@ public sealed class EtcdGatewayClientTests
         Assert.Equal("7", (string?)client.Post("/v3/kv/range", "{}")["header"]!["revision"]);
         Assert.Equal(["10.0.0.1", "10.0.0.2", "10.0.0.2"], stub.Hosts); // the down member is not retried first on every call
     }
+
+    [Fact]
+    public void AJoinIsFinishedOnlyForAStartedVotingMember()
+    {
+        const string peer = "https://10.0.0.2:2380";
+        var first = new EtcdMember(1, "cp1", ["https://10.0.0.1:2380"], ["https://10.0.0.1:2379"], false);
+        Assert.False(EtcdJoinPhase.Finished([first], peer)); // not added
+        Assert.False(EtcdJoinPhase.Finished([first, new(2, "", [peer], [], true)], peer)); // added as learner, not started
+        Assert.False(EtcdJoinPhase.Finished([first, new(2, "cp2", [peer], ["https://10.0.0.2:2379"], true)], peer)); // started, not promoted
+        Assert.False(EtcdJoinPhase.Finished([first, new(2, "", [peer], [], false)], peer)); // voting, not started
+        Assert.True(EtcdJoinPhase.Finished([first, new(2, "cp2", [peer], ["https://10.0.0.2:2379"], false)], peer));
+    }
 }
