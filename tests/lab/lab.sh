@@ -176,6 +176,13 @@ wait_ssh() {
   done
 }
 
+# wait_booted ADDR: after a restart or boot, wait (up to 60 s) until systemd has finished booting the host — before that,
+# pam_nologin turns non-root logins away ("System is booting up") and services are still starting
+wait_booted() {
+  ssh -q -i "$STATE/id_ed25519" -o UserKnownHostsFile="$STATE/known_hosts" -o StrictHostKeyChecking=yes -o BatchMode=yes \
+    -o ConnectTimeout=5 "root@$1" 'timeout 60 systemctl is-system-running --wait >/dev/null 2>&1 || true' </dev/null || true
+}
+
 up_nspawn() {
   local i=$1 name="h$i" addr="$NET.$((10 + i))" d="$RUNDIR/h$i"
   mkdir -p "$d/upper" "$d/work" "$d/root"
@@ -290,6 +297,7 @@ cmd_restart() {
   stop_pid "$(cat "$STATE/$name.pid")"
   boot_nspawn "${name#h}"
   wait_ssh "$(cat "$STATE/$name.addr")" || die "$name: sshd did not answer in 90 s after restart, see $STATE/$name.log"
+  wait_booted "$(cat "$STATE/$name.addr")"
   echo "$name restarted in $((SECONDS - start)) s"
 }
 
@@ -326,6 +334,7 @@ cmd_boot() {
   fi
   boot_nspawn "${name#h}"
   wait_ssh "$(cat "$STATE/$name.addr")" || die "$name: sshd did not answer in 90 s after boot, see $STATE/$name.log"
+  wait_booted "$(cat "$STATE/$name.addr")"
   echo "$name booted in $((SECONDS - start)) s"
 }
 
