@@ -173,18 +173,20 @@ public static partial class Containerd
         }
 
         var config = Encoding.UTF8.GetBytes(RenderConfig(o.SandboxImage));
+        // read once: the same bytes decide the backup and whether to write (as WriteIfChangedAsync would: bytes or mode)
         var current = await host.ReadFileAsync(ConfigFile, ct).ConfigureAwait(false);
-        if (current is not null && !current.AsSpan().SequenceEqual(config))
+        var currentMode = current is null ? 0 : (await host.StatAsync(ConfigFile, ct).ConfigureAwait(false)).Mode & 0xFFF;
+        var sameBytes = current is not null && current.AsSpan().SequenceEqual(config);
+        if (current is not null && !sameBytes && !await host.ExistsAsync(BackupFile, ct).ConfigureAwait(false))
         {
             // keep the previous config next to it, before replacing it; only the first kubeforge run finds a foreign one
-            var backup = BackupFile;
-            if (!await host.ExistsAsync(backup, ct).ConfigureAwait(false))
-            {
-                var mode = (await host.StatAsync(ConfigFile, ct).ConfigureAwait(false)).Mode & 0xFFF;
-                await host.WriteFileAsync(backup, current, mode == 0 ? FileModes.Public : mode, ct: ct).ConfigureAwait(false);
-            }
+            await host.WriteFileAsync(BackupFile, current, currentMode == 0 ? FileModes.Public : currentMode, ct: ct).ConfigureAwait(false);
         }
-        var changed = await host.WriteIfChangedAsync(ConfigFile, config, FileModes.Public, ct: ct).ConfigureAwait(false);
+        var changed = !sameBytes || currentMode != FileModes.Public;
+        if (changed)
+        {
+            await host.WriteFileAsync(ConfigFile, config, FileModes.Public, ct: ct).ConfigureAwait(false);
+        }
         var mirrors = new List<string>();
         foreach (var m in o.Mirrors)
         {

@@ -137,21 +137,13 @@ public sealed record HostFacts
     public static async Task<HostFacts> GatherAsync(IHost host, TimeProvider time, CancellationToken ct = default)
     {
         var viaHost = host is LocalHost { Rootfs: not null };
-        var files = viaHost ? ConfigFiles.Select(async f => (f, await host.ReadTextAsync(f, ct).ConfigureAwait(false))).ToList() : [];
         var t0 = time.GetUtcNow();
         var run = await host.RunAsync(["sh", "-c", viaHost ? ScriptNoFiles : Script], null, ct).ConfigureAwait(false);
         var t1 = time.GetUtcNow();
         var mid = t0 + (t1 - t0) / 2;
-        if (viaHost)
+        // the script's file part is missing or does not add up (a file changed between stat and cat): read one by one
+        if ((viaHost ? null : ParseFileSections(Sections(run.Stdout))) is not { } snapshot)
         {
-            var read = await Task.WhenAll(files).ConfigureAwait(false);
-            return Parse(host.Name, run.Stdout, read.ToDictionary(x => x.f, x => x.Item2), mid);
-        }
-        var sections = Sections(run.Stdout);
-        var snapshot = ParseFileSections(sections);
-        if (snapshot is null)
-        {
-            // the script's file part is missing or does not add up (a file changed between stat and cat): read them one by one
             var one = await Task.WhenAll(ConfigFiles.Select(async f => (f, await host.ReadTextAsync(f, ct).ConfigureAwait(false)))).ConfigureAwait(false);
             return Parse(host.Name, run.Stdout, one.ToDictionary(x => x.f, x => x.Item2), mid);
         }
